@@ -1,0 +1,1 @@
+//! An embedded Kubernetes-API-compatible server for flotilla dev and for tests.
