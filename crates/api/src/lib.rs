@@ -1,0 +1,1 @@
+//! Flux-compatible API types for Flotilla's controllers, and the CRDs generated from them.
