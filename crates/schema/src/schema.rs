@@ -1,0 +1,389 @@
+//! `Schema`: a set of type definitions, either the embedded Kubernetes v1.21.2 ones or one
+//! CRD version's `openAPIV3Schema`.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::SchemaError;
+use crate::gvk::Scope;
+use crate::node::{JsonType, Node, NodeId, Nodes};
+use crate::parse::{Dialect, Parser};
+use crate::typeref::TypeRef;
+
+/// The Kubernetes v1.21.2 OpenAPI definitions kustomize v5.5.0 uses (descriptions removed),
+/// with each kind's apiVersion and scope.
+const KUBERNETES_V1_21_2: &str = include_str!("../data/kubernetes-v1.21.2-schema.json");
+
+/// Definition name of `ObjectMeta`, implied under every resource root.
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+/// Definition name of `Quantity`: declared a string, but clients send numbers too.
+const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+/// One `resources` entry of the embedded schema.
+#[derive(Debug)]
+pub(crate) struct Resource {
+    pub api_version: String,
+    pub kind: String,
+    pub scope: Option<Scope>,
+    pub definition: Option<NodeId>,
+}
+
+/// A set of type definitions: the built-in Kubernetes ones, or one CRD version's schema.
+#[derive(Debug)]
+pub struct Schema {
+    nodes: Nodes,
+    /// Root type of a schema built from an `openAPIV3Schema`.
+    root: Option<NodeId>,
+    /// Sorted by `(apiVersion, kind)`; empty for CRD schemas.
+    resources: Vec<Resource>,
+    /// `ObjectMeta` and a plain string (only in the built-in schema).
+    object_meta: NodeId,
+    plain_string: NodeId,
+    /// Definition names, sorted; definition `i` is node `i`.
+    definitions: Vec<Box<str>>,
+    builtin: bool,
+}
+
+impl Schema {
+    /// The embedded Kubernetes v1.21.2 definitions, parsed once on first use.
+    pub fn kubernetes() -> &'static Schema {
+        static KUBERNETES: OnceLock<Schema> = OnceLock::new();
+        KUBERNETES.get_or_init(|| {
+            Schema::parse_kubernetes(KUBERNETES_V1_21_2)
+                .expect("the embedded Kubernetes schema parses (checked by unit tests)")
+        })
+    }
+
+    /// Builds a schema from a CRD version's `openAPIV3Schema` (a structural schema).
+    ///
+    /// Keywords used for validation (`required`, `enum`, `pattern`, bounds, `default`,
+    /// `nullable`) and the `x-kubernetes-*` extensions are kept; descriptions, examples,
+    /// CEL rules (`x-kubernetes-validations`) and `allOf`/`anyOf`/`oneOf`/`not` are ignored.
+    pub fn from_openapi_v3(schema: &Value) -> Result<Schema, SchemaError> {
+        let mut parser = Parser::new(Dialect::V3);
+        let root = parser.build(schema, "openAPIV3Schema")?;
+        parser.nodes.get_mut(root).resource_root = true;
+        Ok(Schema {
+            nodes: parser.nodes,
+            root: Some(root),
+            resources: Vec::new(),
+            object_meta: root,
+            plain_string: root,
+            definitions: Vec::new(),
+            builtin: false,
+        })
+    }
+
+    fn parse_kubernetes(text: &str) -> Result<Schema, SchemaError> {
+        let doc: Value = serde_json::from_str(text).map_err(|source| SchemaError::Json {
+            what: "embedded Kubernetes v1.21.2 schema".to_string(),
+            source,
+        })?;
+        let definitions = doc
+            .get("definitions")
+            .and_then(Value::as_object)
+            .ok_or_else(|| SchemaError::Invalid {
+                path: "definitions".to_string(),
+                message: "missing or not an object".to_string(),
+            })?;
+        let mut parser = Parser::new(Dialect::V2);
+        parser.build_definitions(definitions)?;
+        let object_meta =
+            parser
+                .definition(OBJECT_META)
+                .ok_or_else(|| SchemaError::UnresolvedRef {
+                    path: "definitions".to_string(),
+                    reference: OBJECT_META.to_string(),
+                })?;
+        if let Some(q) = parser.definition(QUANTITY) {
+            parser.nodes.get_mut(q).number_or_string = true;
+        }
+        let plain_string = parser.nodes.push(Node {
+            ty: JsonType::String,
+            ..Node::default()
+        });
+        let mut resources = Vec::new();
+        for (i, r) in doc
+            .get("resources")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let field = |name: &str| r.get(name).and_then(Value::as_str);
+            let path = || format!("resources[{i}]");
+            let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
+                return Err(SchemaError::Invalid {
+                    path: path(),
+                    message: "apiVersion and kind must be strings".to_string(),
+                });
+            };
+            let scope = match field("scope") {
+                None => None,
+                Some(s) => Some(Scope::parse(s).ok_or_else(|| SchemaError::Invalid {
+                    path: path(),
+                    message: format!("unknown scope {s:?}"),
+                })?),
+            };
+            let definition = match field("definition") {
+                None => None,
+                Some(d) => {
+                    Some(
+                        parser
+                            .definition(d)
+                            .ok_or_else(|| SchemaError::UnresolvedRef {
+                                path: path(),
+                                reference: d.to_string(),
+                            })?,
+                    )
+                }
+            };
+            resources.push(Resource {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                scope,
+                definition,
+            });
+        }
+        resources.sort_by(|a, b| (&a.api_version, &a.kind).cmp(&(&b.api_version, &b.kind)));
+        resources.dedup_by(|a, b| a.api_version == b.api_version && a.kind == b.kind);
+        Ok(Schema {
+            definitions: std::mem::take(&mut parser.definitions),
+            nodes: parser.nodes,
+            root: None,
+            resources,
+            object_meta,
+            plain_string,
+            builtin: true,
+        })
+    }
+
+    /// Root type of a built-in kind (on [`Schema::kubernetes`]), `None` for kinds this
+    /// schema does not define.
+    pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<TypeRef<'_>> {
+        let i = self
+            .resources
+            .binary_search_by(|r| {
+                (r.api_version.as_str(), r.kind.as_str()).cmp(&(api_version, kind))
+            })
+            .ok()?;
+        self.resources[i]
+            .definition
+            .map(|id| TypeRef::new(self, id))
+    }
+
+    /// Root type of a schema built with [`Schema::from_openapi_v3`].
+    pub fn root(&self) -> Option<TypeRef<'_>> {
+        self.root.map(|id| TypeRef::new(self, id))
+    }
+
+    /// A named definition of the built-in schema, e.g.
+    /// `io.k8s.api.core.v1.Container`.
+    pub fn definition(&self, name: &str) -> Option<TypeRef<'_>> {
+        // Definitions occupy the first nodes, in name order (see Parser::build_definitions).
+        self.definitions
+            .binary_search_by(|n| n.as_ref().cmp(name))
+            .ok()
+            .and_then(|i| NodeId::try_from(i).ok())
+            .map(|id| TypeRef::new(self, id))
+    }
+
+    /// Whether this is the built-in Kubernetes schema (typed decoding: nulls are zero
+    /// values, no defaults).
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
+
+    pub(crate) fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+
+    pub(crate) fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    pub(crate) fn object_meta(&'static self) -> TypeRef<'static> {
+        TypeRef::new(self, self.object_meta)
+    }
+
+    pub(crate) fn plain_string(&'static self) -> TypeRef<'static> {
+        TypeRef::new(self, self.plain_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::typeref::{ListType, MapType, Shape};
+
+    fn path<'s>(root: TypeRef<'s>, steps: &[&str]) -> TypeRef<'s> {
+        let mut t = root;
+        for step in steps {
+            t = if *step == "[]" {
+                t.items().unwrap_or_else(|| panic!("no items at {step}"))
+            } else if *step == "{}" {
+                t.values().unwrap_or_else(|| panic!("no values at {step}"))
+            } else {
+                t.field(step).unwrap_or_else(|| panic!("no field {step}"))
+            };
+        }
+        t
+    }
+
+    fn deployment() -> TypeRef<'static> {
+        Schema::kubernetes()
+            .for_kind("apps/v1", "Deployment")
+            .expect("Deployment is built in")
+    }
+
+    #[test]
+    fn embedded_schema_parses() {
+        let k = Schema::kubernetes();
+        assert_eq!(k.definitions.len(), 618);
+        assert!(k.is_builtin());
+        assert!(k.root().is_none());
+        assert!(k.definition("io.k8s.api.core.v1.Container").is_some());
+        assert!(k.definition("io.k8s.api.core.v1.Nope").is_none());
+    }
+
+    #[test]
+    fn containers_merge_by_name() {
+        let containers = path(deployment(), &["spec", "template", "spec", "containers"]);
+        assert_eq!(containers.shape(), Shape::Array);
+        assert_eq!(containers.patch_merge_key(), Some("name"));
+        let s = containers.patch_strategy();
+        assert!(s.merge && !s.retain_keys && !s.replace);
+        assert_eq!(containers.list_type(), ListType::Map(&["name".to_string()]));
+        let container = containers.items().expect("items");
+        assert_eq!(container.shape(), Shape::Object);
+        assert_eq!(path(container, &["image"]).shape(), Shape::Scalar);
+        assert_eq!(path(container, &["env"]).patch_merge_key(), Some("name"));
+        assert!(container.field("nope").is_none());
+    }
+
+    #[test]
+    fn container_ports_keyed_by_port_and_protocol() {
+        let ports = path(
+            deployment(),
+            &["spec", "template", "spec", "containers", "[]", "ports"],
+        );
+        assert_eq!(ports.patch_merge_key(), Some("containerPort"));
+        // The declared list-map keys win over the merge key for server-side apply.
+        assert_eq!(
+            ports.list_type(),
+            ListType::Map(&["containerPort".to_string(), "protocol".to_string()])
+        );
+        let port = path(ports, &["[]", "containerPort"]);
+        assert_eq!(port.json_type(), Some("integer"));
+        assert_eq!(port.format(), Some("int32"));
+    }
+
+    #[test]
+    fn volumes_merge_and_retain_keys() {
+        let volumes = path(deployment(), &["spec", "template", "spec", "volumes"]);
+        assert_eq!(volumes.patch_merge_key(), Some("name"));
+        let s = volumes.patch_strategy();
+        assert!(s.merge && s.retain_keys && !s.replace);
+        assert_eq!(volumes.list_type(), ListType::Map(&["name".to_string()]));
+    }
+
+    #[test]
+    fn extensions_on_a_ref_property() {
+        let strategy = path(deployment(), &["spec", "strategy"]);
+        assert!(strategy.patch_strategy().retain_keys);
+        assert_eq!(strategy.shape(), Shape::Object);
+        assert!(strategy.field("rollingUpdate").is_some());
+        let selector = path(deployment(), &["spec", "selector"]);
+        assert_eq!(selector.map_type(), MapType::Atomic);
+        assert_eq!(path(selector, &["matchLabels"]).shape(), Shape::Map);
+        let pdb = Schema::kubernetes()
+            .for_kind("policy/v1", "PodDisruptionBudget")
+            .expect("built in");
+        assert!(path(pdb, &["spec", "selector"]).patch_strategy().replace);
+    }
+
+    #[test]
+    fn object_meta_navigable() {
+        let meta = path(deployment(), &["metadata"]);
+        let labels = path(meta, &["labels"]);
+        assert_eq!(labels.shape(), Shape::Map);
+        assert_eq!(path(labels, &["{}"]).shape(), Shape::Scalar);
+        assert_eq!(path(meta, &["annotations"]).shape(), Shape::Map);
+        let finalizers = path(meta, &["finalizers"]);
+        assert!(finalizers.patch_strategy().merge);
+        assert_eq!(finalizers.list_type(), ListType::Set);
+        let owners = path(meta, &["ownerReferences"]);
+        assert_eq!(owners.patch_merge_key(), Some("uid"));
+        assert_eq!(owners.list_type(), ListType::Map(&["uid".to_string()]));
+        assert_eq!(path(meta, &["creationTimestamp"]).shape(), Shape::Scalar);
+    }
+
+    #[test]
+    fn special_types() {
+        let k = Schema::kubernetes();
+        let svc = k.for_kind("v1", "Service").expect("built in");
+        let target = path(svc, &["spec", "ports", "[]", "targetPort"]);
+        assert_eq!(target.shape(), Shape::Scalar);
+        assert!(target.is_int_or_string());
+        assert_eq!(
+            path(svc, &["spec", "ports"]).list_type(),
+            ListType::Map(&["port".to_string(), "protocol".to_string()])
+        );
+        let limits = path(
+            deployment(),
+            &[
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "[]",
+                "resources",
+                "limits",
+            ],
+        );
+        assert_eq!(limits.shape(), Shape::Map);
+        assert_eq!(path(limits, &["{}"]).shape(), Shape::Scalar);
+        let revision = k
+            .for_kind("apps/v1", "ControllerRevision")
+            .expect("built in");
+        assert_eq!(path(revision, &["data"]).shape(), Shape::Unknown);
+        let crd = k
+            .for_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+            .expect("built in");
+        let props = path(
+            crd,
+            &[
+                "spec",
+                "versions",
+                "[]",
+                "schema",
+                "openAPIV3Schema",
+                "properties",
+            ],
+        );
+        assert_eq!(props.shape(), Shape::Map);
+        assert_eq!(path(props, &["{}", "default"]).shape(), Shape::Unknown);
+        let tolerations = path(deployment(), &["spec", "template", "spec", "tolerations"]);
+        assert_eq!(tolerations.list_type(), ListType::Atomic);
+        let conditions = k
+            .for_kind("batch/v1", "Job")
+            .map(|j| path(j, &["status", "conditions"]))
+            .expect("built in");
+        // An explicit list type wins over the patch strategy.
+        assert_eq!(conditions.list_type(), ListType::Atomic);
+        assert_eq!(conditions.patch_merge_key(), Some("type"));
+    }
+
+    #[test]
+    fn unknown_kinds() {
+        let k = Schema::kubernetes();
+        assert!(k.for_kind("apps/v1", "Nope").is_none());
+        assert!(k
+            .for_kind("source.toolkit.fluxcd.io/v1", "GitRepository")
+            .is_none());
+        assert!(k.for_kind("v1", "ConfigMap").is_some());
+        assert!(k.for_kind("v1", "ConfigMapList").is_some());
+    }
+}
