@@ -2,6 +2,8 @@
 
 mod json_patch;
 mod merge_patch;
+mod strategic;
 
 pub use json_patch::{json_patch, JsonPatchError, JsonPatchOptions};
 pub use merge_patch::merge_patch;
+pub use strategic::{builtin_type, strategic_merge_patch, SmpError};
