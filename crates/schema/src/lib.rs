@@ -7,7 +7,11 @@
 //!   ([`TypeRef::field`], [`TypeRef::items`], [`TypeRef::values`]) and tells how to merge
 //!   ([`TypeRef::shape`], [`TypeRef::patch_strategy`], [`TypeRef::patch_merge_key`],
 //!   [`TypeRef::list_type`], [`TypeRef::map_type`]).
+//! - [`check`]: structural-schema pruning, defaulting and validation of one object, as the
+//!   API server does for custom resources, with errors worded like its 422 causes
+//!   (`spec.url: Required value`); for built-in kinds, unknown fields and type errors.
 
+mod check;
 mod error;
 mod gvk;
 mod node;
@@ -15,6 +19,7 @@ mod parse;
 mod schema;
 mod typeref;
 
+pub use check::{check, CheckOptions, CheckReport, FieldError, FieldErrorKind};
 pub use error::SchemaError;
 pub use gvk::{builtin_kinds, builtin_scope, split_api_version, BuiltinKind, Gvk, Scope};
 pub use schema::Schema;
