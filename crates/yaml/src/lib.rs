@@ -2,6 +2,7 @@
 
 mod emit;
 mod error;
+mod folded;
 mod number;
 mod parse;
 mod resolve;

@@ -17,6 +17,10 @@ pub struct ParseOptions {
     pub max_alias_expansion: usize,
     /// Deepest nesting of collections allowed.
     pub max_depth: usize,
+    /// Apply the changes kustomize's kyaml encode-and-decode round trip makes to a resource
+    /// before printing it (folded `>` scalars gain or lose line breaks). Right for resources;
+    /// turn off for files kustomize reads without kyaml (kustomization.yaml).
+    pub kyaml_round_trip: bool,
 }
 
 impl Default for ParseOptions {
@@ -24,6 +28,7 @@ impl Default for ParseOptions {
         ParseOptions {
             max_alias_expansion: 1_000_000,
             max_depth: 1_000,
+            kyaml_round_trip: true,
         }
     }
 }
@@ -179,6 +184,14 @@ impl Composer<'_> {
         let node = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.as_deref().and_then(tag_name);
+                let text = if style == ScalarStyle::Folded && self.opts.kyaml_round_trip {
+                    std::borrow::Cow::Owned(
+                        crate::folded::kyaml_roundtrip(&text)
+                            .map_err(|m| unsupported(&span.start, m))?,
+                    )
+                } else {
+                    text
+                };
                 let node = scalar(&text, style, tag.as_deref(), &span.start)?;
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());

@@ -1,7 +1,5 @@
 //! Map key order of go-yaml v2 (`keyList.Less`): letters compare by code point, runs of digits numerically.
 
-use std::cmp::Ordering;
-
 /// Go's `unicode.IsLetter`, approximated by Rust's Alphabetic property outside ASCII.
 fn is_letter(c: char) -> bool {
     if c.is_ascii() {
@@ -72,16 +70,297 @@ pub(crate) fn less(a: &str, b: &str) -> bool {
 }
 
 /// Orders keys as go-yaml v2 emits them.
+///
+/// go-yaml's `Less` is not a strict weak order (`k1c` < `k2+` < `k19c` < `k1c`). For keys
+/// caught in such a cycle kubectl's own order changes from run to run (it sorts keys taken from
+/// a Go map, whose iteration order is random); this runs Go's `sort.Sort` algorithm
+/// (pattern-defeating quicksort) on keys in byte order, so it yields one of kubectl's orders,
+/// deterministically. Rust's own sort may panic on such an order; this never does.
 pub(crate) fn sort_keys<T>(keys: &mut [(&str, T)]) {
-    keys.sort_by(|(a, _), (b, _)| {
-        if less(a, b) {
-            Ordering::Less
-        } else if less(b, a) {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
+    let n = keys.len();
+    if n <= 1 {
+        return;
+    }
+    keys.sort_unstable_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    let limit = usize::BITS - n.leading_zeros();
+    let mut s = GoSort {
+        data: keys,
+        less: |a: &(&str, T), b: &(&str, T)| less(a.0, b.0),
+    };
+    s.pdqsort(0, n, limit);
+}
+
+/// Go's `sort.Sort` (pdqsort as in Go 1.19+), over a slice and a `less` function.
+struct GoSort<'a, T, F: Fn(&T, &T) -> bool> {
+    data: &'a mut [T],
+    less: F,
+}
+
+#[derive(PartialEq, Clone, Copy)]
+enum Hint {
+    Unknown,
+    Increasing,
+    Decreasing,
+}
+
+impl<T, F: Fn(&T, &T) -> bool> GoSort<'_, T, F> {
+    fn lt(&self, i: usize, j: usize) -> bool {
+        (self.less)(&self.data[i], &self.data[j])
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.data.swap(i, j);
+    }
+
+    fn insertion_sort(&mut self, a: usize, b: usize) {
+        for i in a + 1..b {
+            let mut j = i;
+            while j > a && self.lt(j, j - 1) {
+                self.swap(j, j - 1);
+                j -= 1;
+            }
         }
-    });
+    }
+
+    fn sift_down(&mut self, lo: usize, hi: usize, first: usize) {
+        let mut root = lo;
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= hi {
+                break;
+            }
+            if child + 1 < hi && self.lt(first + child, first + child + 1) {
+                child += 1;
+            }
+            if !self.lt(first + root, first + child) {
+                return;
+            }
+            self.swap(first + root, first + child);
+            root = child;
+        }
+    }
+
+    fn heap_sort(&mut self, a: usize, b: usize) {
+        let first = a;
+        let hi = b - a;
+        for i in (0..=(hi - 1) / 2).rev() {
+            self.sift_down(i, hi, first);
+        }
+        for i in (0..hi).rev() {
+            self.swap(first, first + i);
+            self.sift_down(0, i, first);
+        }
+    }
+
+    fn pdqsort(&mut self, mut a: usize, mut b: usize, mut limit: u32) {
+        const MAX_INSERTION: usize = 12;
+        let mut was_balanced = true;
+        let mut was_partitioned = true;
+        loop {
+            let length = b - a;
+            if length <= MAX_INSERTION {
+                self.insertion_sort(a, b);
+                return;
+            }
+            if limit == 0 {
+                self.heap_sort(a, b);
+                return;
+            }
+            if !was_balanced {
+                self.break_patterns(a, b);
+                limit -= 1;
+            }
+            let (mut pivot, mut hint) = self.choose_pivot(a, b);
+            if hint == Hint::Decreasing {
+                self.reverse_range(a, b);
+                pivot = (b - 1) - (pivot - a);
+                hint = Hint::Increasing;
+            }
+            if was_balanced
+                && was_partitioned
+                && hint == Hint::Increasing
+                && self.partial_insertion_sort(a, b)
+            {
+                return;
+            }
+            if a > 0 && !self.lt(a - 1, pivot) {
+                a = self.partition_equal(a, b, pivot);
+                continue;
+            }
+            let (mid, already) = self.partition(a, b, pivot);
+            was_partitioned = already;
+            let (left, right) = (mid - a, b - mid);
+            let threshold = length / 8;
+            if left < right {
+                was_balanced = left >= threshold;
+                self.pdqsort(a, mid, limit);
+                a = mid + 1;
+            } else {
+                was_balanced = right >= threshold;
+                self.pdqsort(mid + 1, b, limit);
+                b = mid;
+            }
+        }
+    }
+
+    fn partition(&mut self, a: usize, b: usize, pivot: usize) -> (usize, bool) {
+        self.swap(a, pivot);
+        let (mut i, mut j) = (a + 1, b - 1);
+        while i <= j && self.lt(i, a) {
+            i += 1;
+        }
+        while i <= j && !self.lt(j, a) {
+            j -= 1;
+        }
+        if i > j {
+            self.swap(j, a);
+            return (j, true);
+        }
+        self.swap(i, j);
+        i += 1;
+        j -= 1;
+        loop {
+            while i <= j && self.lt(i, a) {
+                i += 1;
+            }
+            while i <= j && !self.lt(j, a) {
+                j -= 1;
+            }
+            if i > j {
+                break;
+            }
+            self.swap(i, j);
+            i += 1;
+            j -= 1;
+        }
+        self.swap(j, a);
+        (j, false)
+    }
+
+    fn partition_equal(&mut self, a: usize, b: usize, pivot: usize) -> usize {
+        self.swap(a, pivot);
+        let (mut i, mut j) = (a + 1, b - 1);
+        loop {
+            while i <= j && !self.lt(a, i) {
+                i += 1;
+            }
+            while i <= j && self.lt(a, j) {
+                j -= 1;
+            }
+            if i > j {
+                break;
+            }
+            self.swap(i, j);
+            i += 1;
+            j -= 1;
+        }
+        i
+    }
+
+    fn partial_insertion_sort(&mut self, a: usize, b: usize) -> bool {
+        const MAX_STEPS: usize = 5;
+        const SHORTEST_SHIFTING: usize = 50;
+        let mut i = a + 1;
+        for _ in 0..MAX_STEPS {
+            while i < b && !self.lt(i, i - 1) {
+                i += 1;
+            }
+            if i == b {
+                return true;
+            }
+            if b - a < SHORTEST_SHIFTING {
+                return false;
+            }
+            self.swap(i, i - 1);
+            if i - a >= 2 {
+                let mut j = i - 1;
+                while j >= 1 {
+                    if !self.lt(j, j - 1) {
+                        break;
+                    }
+                    self.swap(j, j - 1);
+                    j -= 1;
+                }
+            }
+            if b - i >= 2 {
+                for j in i + 1..b {
+                    if !self.lt(j, j - 1) {
+                        break;
+                    }
+                    self.swap(j, j - 1);
+                }
+            }
+        }
+        false
+    }
+
+    fn break_patterns(&mut self, a: usize, b: usize) {
+        let length = b - a;
+        if length >= 8 {
+            let mut random = length as u64;
+            let modulus = 1usize << (usize::BITS - length.leading_zeros());
+            let start = a + (length / 4) * 2 - 1;
+            for idx in start..=start + 2 {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                let mut other = (random as usize) & (modulus - 1);
+                if other >= length {
+                    other -= length;
+                }
+                self.swap(idx, a + other);
+            }
+        }
+    }
+
+    fn choose_pivot(&mut self, a: usize, b: usize) -> (usize, Hint) {
+        const SHORTEST_NINTHER: usize = 50;
+        const MAX_SWAPS: usize = 4 * 3;
+        let l = b - a;
+        let mut swaps = 0;
+        let mut i = a + l / 4;
+        let mut j = a + l / 4 * 2;
+        let mut k = a + l / 4 * 3;
+        if l >= 8 {
+            if l >= SHORTEST_NINTHER {
+                i = self.median(i - 1, i, i + 1, &mut swaps);
+                j = self.median(j - 1, j, j + 1, &mut swaps);
+                k = self.median(k - 1, k, k + 1, &mut swaps);
+            }
+            j = self.median(i, j, k, &mut swaps);
+        }
+        match swaps {
+            0 => (j, Hint::Increasing),
+            MAX_SWAPS => (j, Hint::Decreasing),
+            _ => (j, Hint::Unknown),
+        }
+    }
+
+    fn order2(&self, a: usize, b: usize, swaps: &mut usize) -> (usize, usize) {
+        if self.lt(b, a) {
+            *swaps += 1;
+            (b, a)
+        } else {
+            (a, b)
+        }
+    }
+
+    fn median(&self, a: usize, b: usize, c: usize, swaps: &mut usize) -> usize {
+        let (a, b) = self.order2(a, b, swaps);
+        let (b, c) = self.order2(b, c, swaps);
+        let _ = c;
+        let (_, b) = self.order2(a, b, swaps);
+        b
+    }
+
+    fn reverse_range(&mut self, a: usize, b: usize) {
+        let (mut i, mut j) = (a, b - 1);
+        while i < j {
+            self.swap(i, j);
+            i += 1;
+            j -= 1;
+        }
+    }
 }
 
 #[cfg(test)]

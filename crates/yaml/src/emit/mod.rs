@@ -5,7 +5,7 @@
 //! those exact positions.
 
 mod keys;
-mod scalar;
+pub(crate) mod scalar;
 
 use serde_json::Value;
 
