@@ -1,0 +1,549 @@
+//! Schema-aware walks server-side apply needs: field sets of values, comparison, merge, removal.
+
+use flotilla_schema::{ListType, MapType, Shape, TypeRef};
+use serde_json::{Map, Value};
+
+use super::fieldset::{FieldSet, Path, PathElement};
+use crate::json_patch::json_equal;
+
+/// Type of a node, `None` when the schema says nothing (the value's own shape then decides).
+pub(crate) type Ty<'s> = Option<TypeRef<'s>>;
+
+/// How server-side apply treats one node.
+#[derive(Clone, Copy)]
+enum Kind<'s> {
+    /// Scalars, atomic lists and maps, and values whose JSON type disagrees with the schema.
+    Leaf,
+    /// A map merged key by key: a struct with declared fields, or (`None`) an object the schema
+    /// does not describe, all of whose keys count as undeclared.
+    Struct(Ty<'s>),
+    /// A map merged key by key whose keys are not declared fields (`labels`), with its value type.
+    Map(Ty<'s>),
+    /// A list whose items are identified by key fields, with the item type.
+    Assoc(&'s [String], Ty<'s>),
+    /// A list whose scalar items are identified by value.
+    Set(Ty<'s>),
+}
+
+fn kind<'s>(ty: Ty<'s>, v: &Value) -> Kind<'s> {
+    let Some(t) = ty else {
+        return if v.is_object() {
+            Kind::Struct(None)
+        } else {
+            Kind::Leaf
+        };
+    };
+    match t.shape() {
+        Shape::Unknown => {
+            if v.is_object() {
+                Kind::Struct(None)
+            } else {
+                Kind::Leaf
+            }
+        }
+        Shape::Object if v.is_object() && t.map_type() == MapType::Granular => Kind::Struct(ty),
+        Shape::Map if v.is_object() && t.map_type() == MapType::Granular => Kind::Map(t.values()),
+        Shape::Array if v.is_array() => match t.list_type() {
+            ListType::Atomic => Kind::Leaf,
+            ListType::Set => Kind::Set(t.items()),
+            ListType::Map(keys) => Kind::Assoc(keys, t.items()),
+        },
+        _ => Kind::Leaf,
+    }
+}
+
+/// Type of member `name` of a map node, and whether the schema declares it as a field.
+fn member<'s>(k: Kind<'s>, name: &str) -> (Ty<'s>, bool) {
+    match k {
+        Kind::Struct(Some(t)) => match t.field(name) {
+            Some(f) => (Some(f), true),
+            None => (None, false),
+        },
+        Kind::Map(values) => (values, false),
+        _ => (None, false),
+    }
+}
+
+/// A list's items with their path elements, first occurrence of each identity only.
+fn list_items<'v>(k: Kind<'_>, v: &'v Value) -> Vec<(PathElement, &'v Value)> {
+    let Value::Array(items) = v else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathElement, &Value)> = Vec::with_capacity(items.len());
+    for item in items {
+        let pe = match k {
+            Kind::Assoc(keys, _) => PathElement::key_of(item, keys),
+            _ => PathElement::value_of(item),
+        };
+        if !out.iter().any(|(seen, _)| *seen == pe) {
+            out.push((pe, item));
+        }
+    }
+    out
+}
+
+fn item_type(k: Kind<'_>) -> Ty<'_> {
+    match k {
+        Kind::Assoc(_, t) | Kind::Set(t) => t,
+        _ => None,
+    }
+}
+
+/// The set of fields a value sets, as server-side apply records it for an applier: every leaf,
+/// every list item, and every map key that is not a declared struct field.
+pub(crate) fn field_set(v: &Value, ty: Ty<'_>) -> FieldSet {
+    let mut set = FieldSet::new();
+    walk_field_set(v, ty, &mut Vec::new(), &mut set);
+    set
+}
+
+fn walk_field_set(v: &Value, ty: Ty<'_>, path: &mut Path, set: &mut FieldSet) {
+    let k = kind(ty, v);
+    match k {
+        Kind::Leaf => set.insert(path),
+        Kind::Struct(_) | Kind::Map(_) => {
+            for (name, child) in v.as_object().into_iter().flatten() {
+                let (cty, declared) = member(k, name);
+                path.push(PathElement::Field(name.clone()));
+                walk_field_set(child, cty, path, set);
+                if !declared {
+                    set.insert(path);
+                }
+                path.pop();
+            }
+        }
+        Kind::Assoc(..) | Kind::Set(_) => {
+            for (pe, item) in list_items(k, v) {
+                path.push(pe);
+                walk_field_set(item, item_type(k), path, set);
+                set.insert(path);
+                path.pop();
+            }
+        }
+    }
+}
+
+/// What changed between two versions of an object.
+#[derive(Debug, Default)]
+pub(crate) struct Comparison {
+    pub added: FieldSet,
+    pub modified: FieldSet,
+    pub removed: FieldSet,
+}
+
+/// Compares two versions of an object, field by field.
+pub(crate) fn compare(lhs: &Value, rhs: &Value, ty: Ty<'_>) -> Comparison {
+    let mut c = Comparison::default();
+    compare_node(Some(lhs), Some(rhs), ty, false, &mut Vec::new(), &mut c);
+    c
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+fn compare_node(
+    lhs: Option<&Value>,
+    rhs: Option<&Value>,
+    ty: Ty<'_>,
+    value_struct: bool,
+    path: &mut Path,
+    c: &mut Comparison,
+) {
+    match (lhs, rhs) {
+        (None, None) => {}
+        (Some(l), Some(r)) => {
+            let (kl, kr) = (kind(ty, l), kind(ty, r));
+            let both_empty = is_empty_container(l) && is_empty_container(r);
+            match (kl, kr) {
+                _ if both_empty => {
+                    if !json_equal(l, r) {
+                        c.modified.insert(path);
+                    }
+                }
+                (Kind::Struct(_) | Kind::Map(_), Kind::Struct(_) | Kind::Map(_)) => {
+                    compare_maps(l, r, kr, path, c)
+                }
+                (Kind::Assoc(..), Kind::Assoc(..)) | (Kind::Set(_), Kind::Set(_)) => {
+                    compare_lists(l, r, kr, path, c)
+                }
+                (Kind::Leaf, Kind::Leaf) => {
+                    if !json_equal(l, r) {
+                        c.modified.insert(path);
+                    }
+                }
+                _ => {
+                    // The value changed shape: the old tree went, the new one came.
+                    c.modified.insert(path);
+                    side_only(r, ty, value_struct, path, &mut c.added);
+                }
+            }
+        }
+        (None, Some(r)) => side_only(r, ty, value_struct, path, &mut c.added),
+        (Some(l), None) => side_only(l, ty, false, path, &mut c.removed),
+    }
+}
+
+/// Records every path of a subtree present on one side only: the node itself and all below.
+///
+/// A built-in kind's struct-typed field is left out as a node (its children still count):
+/// Kubernetes compares typed Go objects in which such fields always exist, so it never sees
+/// them appear. Custom resources are untyped there and do record the node.
+fn side_only(v: &Value, ty: Ty<'_>, value_struct: bool, path: &mut Path, set: &mut FieldSet) {
+    let k = kind(ty, v);
+    match k {
+        Kind::Leaf => set.insert(path),
+        _ if is_empty_container(v) => set.insert(path),
+        Kind::Struct(_) | Kind::Map(_) => {
+            for (name, child) in v.as_object().into_iter().flatten() {
+                let (cty, declared) = member(k, name);
+                path.push(PathElement::Field(name.clone()));
+                side_only(
+                    child,
+                    cty,
+                    declared && always_present(k, name, cty),
+                    path,
+                    set,
+                );
+                path.pop();
+            }
+            if !value_struct {
+                set.insert(path);
+            }
+        }
+        Kind::Assoc(..) | Kind::Set(_) => {
+            for (pe, item) in list_items(k, v) {
+                path.push(pe);
+                side_only(item, item_type(k), false, path, set);
+                path.pop();
+            }
+            set.insert(path);
+        }
+    }
+}
+
+/// Whether a built-in kind's field always exists in Kubernetes' typed objects, so that it never
+/// shows up as added: struct-valued fields (Go value structs) and required fields (serialized
+/// without `omitempty`, as `null` when unset). The schema cannot tell pointer structs apart,
+/// so optional pointer structs are treated as value structs too.
+fn always_present(parent: Kind<'_>, name: &str, field: Ty<'_>) -> bool {
+    let Kind::Struct(Some(p)) = parent else {
+        return false;
+    };
+    let Some(f) = field else {
+        return false;
+    };
+    p.schema().is_builtin()
+        && (f.shape() == Shape::Object || p.required().iter().any(|r| r == name))
+}
+
+fn compare_maps(l: &Value, r: &Value, k: Kind<'_>, path: &mut Path, c: &mut Comparison) {
+    let (Some(lm), Some(rm)) = (l.as_object(), r.as_object()) else {
+        return;
+    };
+    for (name, rv) in rm {
+        let (cty, declared) = member(k, name);
+        path.push(PathElement::Field(name.clone()));
+        compare_node(
+            lm.get(name),
+            Some(rv),
+            cty,
+            declared && always_present(k, name, cty),
+            path,
+            c,
+        );
+        path.pop();
+    }
+    for (name, lv) in lm {
+        if !rm.contains_key(name) {
+            let (cty, _) = member(k, name);
+            path.push(PathElement::Field(name.clone()));
+            compare_node(Some(lv), None, cty, false, path, c);
+            path.pop();
+        }
+    }
+}
+
+fn compare_lists(l: &Value, r: &Value, k: Kind<'_>, path: &mut Path, c: &mut Comparison) {
+    let litems = list_items(k, l);
+    let ritems = list_items(k, r);
+    for (pe, rv) in &ritems {
+        let lv = litems.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
+        path.push(pe.clone());
+        compare_node(lv, Some(rv), item_type(k), false, path, c);
+        path.pop();
+    }
+    for (pe, lv) in &litems {
+        if !ritems.iter().any(|(p, _)| p == pe) {
+            path.push(pe.clone());
+            compare_node(Some(lv), None, item_type(k), false, path, c);
+            path.pop();
+        }
+    }
+}
+
+/// Merges an applied configuration into a live object: granular maps key by key, associative
+/// and set lists item by item, everything else replaced. A `null` in the configuration removes
+/// the field.
+pub(crate) fn merge(lhs: &Value, rhs: &Value, ty: Ty<'_>) -> Value {
+    let (kl, kr) = (kind(ty, lhs), kind(ty, rhs));
+    match (kl, kr) {
+        (Kind::Struct(_) | Kind::Map(_), Kind::Struct(_) | Kind::Map(_)) => {
+            let (Some(lm), Some(rm)) = (lhs.as_object(), rhs.as_object()) else {
+                return rhs.clone();
+            };
+            let mut out = lm.clone();
+            for (name, rv) in rm {
+                if rv.is_null() {
+                    out.remove(name);
+                    continue;
+                }
+                let (cty, _) = member(kr, name);
+                let merged = match lm.get(name) {
+                    Some(lv) => merge(lv, rv, cty),
+                    None => without_nulls(rv),
+                };
+                out.insert(name.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (Kind::Assoc(..), Kind::Assoc(..)) | (Kind::Set(_), Kind::Set(_)) => {
+            Value::Array(merge_lists(lhs, rhs, kr))
+        }
+        _ => without_nulls(rhs),
+    }
+}
+
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect::<Map<String, Value>>(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Merges two keyed lists: the configuration's items in its order (merged with their live
+/// counterparts), then the live-only items in live order.
+fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
+    let litems = list_items(k, lhs);
+    let ritems = list_items(k, rhs);
+    let mut out = Vec::with_capacity(litems.len().max(ritems.len()));
+    for (pe, r) in &ritems {
+        out.push(match litems.iter().find(|(p, _)| p == pe) {
+            Some((_, l)) => merge(l, r, item_type(k)),
+            None => without_nulls(r),
+        });
+    }
+    for (pe, l) in &litems {
+        if !ritems.iter().any(|(p, _)| p == pe) {
+            out.push((*l).clone());
+        }
+    }
+    out
+}
+
+/// Removes the node at `path` from `obj`, then any map or list left empty above it that no
+/// manager owns (as typed Kubernetes objects drop empty optional fields). Returns whether
+/// something was removed.
+pub(crate) fn remove_path(obj: &mut Value, path: &[PathElement], owned: &FieldSet) -> bool {
+    remove_at(obj, path, owned, &mut Vec::new())
+}
+
+fn remove_at(node: &mut Value, path: &[PathElement], owned: &FieldSet, at: &mut Path) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return false;
+    };
+    if rest.is_empty() {
+        match (node, first) {
+            (Value::Object(m), PathElement::Field(name)) => m.remove(name).is_some(),
+            (Value::Array(items), pe) => {
+                let before = items.len();
+                let mut index = 0;
+                items.retain(|item| {
+                    let keep = !pe.matches_item(index, item);
+                    index += 1;
+                    keep
+                });
+                items.len() != before
+            }
+            _ => false,
+        }
+    } else {
+        let child = match (&mut *node, first) {
+            (Value::Object(m), PathElement::Field(name)) => m.get_mut(name),
+            (Value::Array(items), pe) => items
+                .iter_mut()
+                .enumerate()
+                .find(|(i, item)| pe.matches_item(*i, item))
+                .map(|(_, item)| item),
+            _ => None,
+        };
+        let Some(child) = child else {
+            return false;
+        };
+        at.push(first.clone());
+        let removed = remove_at(child, rest, owned, at);
+        let now_empty = matches!(child, Value::Object(m) if m.is_empty())
+            || matches!(child, Value::Array(a) if a.is_empty());
+        let keep_empty = owned.contains(at);
+        at.pop();
+        if removed && now_empty && !keep_empty {
+            remove_at(node, std::slice::from_ref(first), owned, at);
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategic::builtin_type;
+    use serde_json::json;
+
+    fn deployment() -> Ty<'static> {
+        builtin_type("apps/v1", "Deployment")
+    }
+
+    #[test]
+    fn field_set_of_an_applied_deployment() {
+        let v = json!({
+            "metadata": {"labels": {"app": "x"}},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "x"}},
+                "template": {"spec": {
+                    "containers": [{"name": "c", "image": "i", "args": ["a"],
+                        "ports": [{"containerPort": 80, "protocol": "TCP"}]}]
+                }}
+            }
+        });
+        let set = field_set(&v, deployment());
+        assert_eq!(
+            set.to_fields_v1(),
+            json!({
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {
+                    "f:replicas": {},
+                    "f:selector": {},
+                    "f:template": {"f:spec": {"f:containers": {
+                        "k:{\"name\":\"c\"}": {
+                            ".": {}, "f:args": {}, "f:image": {}, "f:name": {},
+                            "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
+                                ".": {}, "f:containerPort": {}, "f:protocol": {}
+                            }}
+                        }
+                    }}}
+                }
+            })
+        );
+    }
+
+    /// Cases of structured-merge-diff's own merge tests (typed/merge_test.go), on
+    /// Kubernetes fields of the same list types.
+    #[test]
+    fn merge_matches_structured_merge_diff_cases() {
+        let pod = builtin_type("v1", "Pod");
+        let fin = |l: Value| json!({"metadata":{"finalizers":l}});
+        for (lhs, rhs, out) in [
+            (
+                json!(["a", "b", "c"]),
+                json!(["a", "b"]),
+                json!(["a", "b", "c"]),
+            ),
+            (
+                json!(["a", "b"]),
+                json!(["a", "b", "c"]),
+                json!(["a", "b", "c"]),
+            ),
+            (json!(["a", "b", "c"]), json!([]), json!(["a", "b", "c"])),
+            (json!([]), json!(["a", "b", "c"]), json!(["a", "b", "c"])),
+            (json!(["t"]), json!(["f"]), json!(["f", "t"])),
+            (
+                json!(["1", "2", "3.14159"]),
+                json!(["1", "2", "3"]),
+                json!(["1", "2", "3", "3.14159"]),
+            ),
+        ] {
+            assert_eq!(
+                merge(&fin(lhs.clone()), &fin(rhs.clone()), pod),
+                fin(out),
+                "{lhs} + {rhs}"
+            );
+        }
+        // Associative list with two keys: spec.containers[].ports by containerPort+protocol.
+        let ports = |l: Value| json!({"spec":{"containers":[{"name":"c","ports":l}]}});
+        for (lhs, rhs, out) in [
+            (
+                json!([{"protocol":"a","containerPort":1,"name":"x"}]),
+                json!([{"protocol":"a","containerPort":2,"name":"x"}]),
+                json!([{"protocol":"a","containerPort":2,"name":"x"},{"protocol":"a","containerPort":1,"name":"x"}]),
+            ),
+            (
+                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":1}]),
+                json!([{"protocol":"a","containerPort":1},{"protocol":"a","containerPort":2}]),
+                json!([{"protocol":"a","containerPort":1},{"protocol":"a","containerPort":2},{"protocol":"b","containerPort":1}]),
+            ),
+            (
+                json!([{"protocol":"b","containerPort":2}]),
+                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":2},{"protocol":"c","containerPort":3}]),
+                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":2},{"protocol":"c","containerPort":3}]),
+            ),
+        ] {
+            assert_eq!(
+                merge(&ports(lhs.clone()), &ports(rhs.clone()), pod),
+                ports(out),
+                "{lhs} + {rhs}"
+            );
+        }
+        // Atomic lists are replaced.
+        let args = |l: Value| json!({"spec":{"containers":[{"name":"c","args":l}]}});
+        assert_eq!(
+            merge(&args(json!(["a", "a", "a"])), &args(json!(["a", "a"])), pod),
+            args(json!(["a", "a"]))
+        );
+        assert_eq!(
+            merge(&args(json!(["a", "b", "c"])), &args(json!([])), pod),
+            args(json!([]))
+        );
+    }
+
+    #[test]
+    fn compare_marks_new_nodes_except_builtin_structs() {
+        let old = json!({"spec":{"replicas":1}});
+        let new = json!({"spec":{"replicas":2,"strategy":{"type":"Recreate"},"template":{"metadata":{"labels":{"a":"b"}}}}});
+        let c = compare(&old, &new, deployment());
+        assert_eq!(
+            c.modified.to_fields_v1(),
+            json!({"f:spec":{"f:replicas":{}}})
+        );
+        assert_eq!(
+            c.added.to_fields_v1(),
+            json!({"f:spec":{"f:strategy":{"f:type":{}},"f:template":{"f:metadata":{"f:labels":{".":{},"f:a":{}}}}}})
+        );
+        // Without schema every new map is a node of its own.
+        let c = compare(&json!({}), &json!({"spec":{"a":1}}), None);
+        assert_eq!(c.added.to_fields_v1(), json!({"f:spec":{".":{},"f:a":{}}}));
+    }
+
+    #[test]
+    fn remove_path_drops_emptied_unowned_parents() {
+        let mut v = json!({"metadata":{"labels":{"a":"1"},"name":"x"}});
+        let path = vec![
+            PathElement::Field("metadata".into()),
+            PathElement::Field("labels".into()),
+            PathElement::Field("a".into()),
+        ];
+        assert!(remove_path(&mut v, &path, &FieldSet::new()));
+        assert_eq!(v, json!({"metadata":{"name":"x"}}));
+    }
+}
