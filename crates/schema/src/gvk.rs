@@ -134,6 +134,16 @@ pub fn builtin_scope(api_version: &str, kind: &str) -> Option<Scope> {
         .map(|i| kinds[i].scope)
 }
 
+/// Scope of a built-in group and kind in any version (`""` is the core group): answers for
+/// versions newer than v1.21 too (`autoscaling/v2` HorizontalPodAutoscaler), since a kind
+/// keeps its scope across versions.
+pub fn builtin_group_kind_scope(group: &str, kind: &str) -> Option<Scope> {
+    builtin_kinds()
+        .iter()
+        .find(|k| k.kind == kind && split_api_version(k.api_version).0 == group)
+        .map(|k| k.scope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +183,27 @@ mod tests {
         // Options and list types have no scope: they are not stored objects.
         assert_eq!(builtin_scope("v1", "DeleteOptions"), None);
         assert_eq!(builtin_scope("apps/v1", "DeploymentList"), None);
+    }
+
+    #[test]
+    fn scopes_by_group_kind() {
+        assert_eq!(
+            builtin_group_kind_scope("autoscaling", "HorizontalPodAutoscaler"),
+            Some(Scope::Namespaced)
+        );
+        assert_eq!(
+            builtin_group_kind_scope("", "Namespace"),
+            Some(Scope::Cluster)
+        );
+        assert_eq!(
+            builtin_group_kind_scope("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+            Some(Scope::Cluster)
+        );
+        assert_eq!(builtin_group_kind_scope("apps", "Namespace"), None);
+        assert_eq!(
+            builtin_group_kind_scope("source.toolkit.fluxcd.io", "GitRepository"),
+            None
+        );
     }
 
     #[test]

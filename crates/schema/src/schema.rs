@@ -386,4 +386,92 @@ mod tests {
         assert!(k.for_kind("v1", "ConfigMap").is_some());
         assert!(k.for_kind("v1", "ConfigMapList").is_some());
     }
+
+    #[test]
+    fn crd_schema_navigation() {
+        let s = Schema::from_openapi_v3(&serde_json::json!({
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "properties": {
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "values": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                        "port": {"x-kubernetes-int-or-string": true},
+                        "ports": {
+                            "type": "array",
+                            "x-kubernetes-list-type": "map",
+                            "x-kubernetes-list-map-keys": ["port", "protocol"],
+                            "items": {"type": "object", "properties": {"port": {"type": "integer"}}}
+                        },
+                        "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                        "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
+                            "properties": {"app": {"type": "string"}}},
+                        "template": {"type": "object", "x-kubernetes-embedded-resource": true,
+                            "x-kubernetes-preserve-unknown-fields": true},
+                        "plain": {"type": "array", "items": {"type": "string"}}
+                    }
+                }
+            }
+        }))
+        .expect("structural");
+        let root = s.root().expect("root");
+        assert!(!s.is_builtin());
+        assert!(s.for_kind("v1", "ConfigMap").is_none());
+        let spec = path(root, &["spec"]);
+        assert_eq!(path(spec, &["labels"]).shape(), Shape::Map);
+        assert_eq!(path(spec, &["labels", "{}"]).shape(), Shape::Scalar);
+        assert_eq!(path(spec, &["values"]).shape(), Shape::Unknown);
+        assert!(path(spec, &["values"]).preserves_unknown_fields());
+        assert_eq!(path(spec, &["port"]).shape(), Shape::Scalar);
+        assert!(path(spec, &["port"]).is_int_or_string());
+        let keys = ["port".to_string(), "protocol".to_string()];
+        assert_eq!(path(spec, &["ports"]).list_type(), ListType::Map(&keys));
+        assert_eq!(path(spec, &["tags"]).list_type(), ListType::Set);
+        assert_eq!(path(spec, &["plain"]).list_type(), ListType::Atomic);
+        assert_eq!(path(spec, &["selector"]).map_type(), MapType::Atomic);
+        assert_eq!(path(spec, &["selector"]).shape(), Shape::Object);
+        let template = path(spec, &["template"]);
+        assert!(template.is_embedded_resource());
+        assert_eq!(template.shape(), Shape::Unknown);
+        // Resource roots imply ObjectMeta, apiVersion and kind.
+        assert_eq!(path(template, &["metadata", "labels"]).shape(), Shape::Map);
+        assert_eq!(path(root, &["metadata", "annotations"]).shape(), Shape::Map);
+        assert_eq!(path(root, &["kind"]).shape(), Shape::Scalar);
+        assert!(spec.field("metadata").is_none());
+    }
+
+    #[test]
+    fn crd_schema_errors_name_the_place() {
+        let cases = [
+            (
+                serde_json::json!({"type": "object", "properties": {"a": {"type": "strin"}}}),
+                "openAPIV3Schema.properties.a.type",
+            ),
+            (
+                serde_json::json!({"properties": {"a": {"$ref": "#/definitions/x"}}}),
+                "openAPIV3Schema.properties.a.$ref",
+            ),
+            (
+                serde_json::json!({"properties": {"a": {"type": "string", "pattern": "("}}}),
+                "openAPIV3Schema.properties.a.pattern",
+            ),
+            (
+                serde_json::json!({"properties": {"a": {"type": "array", "items": [{}]}}}),
+                "openAPIV3Schema.properties.a.items",
+            ),
+            (
+                serde_json::json!({"properties": {"a": {"type": "string", "maxLength": -1}}}),
+                "openAPIV3Schema.properties.a.maxLength",
+            ),
+            (
+                serde_json::json!({"properties": {"a": "string"}}),
+                "openAPIV3Schema.properties.a",
+            ),
+        ];
+        for (schema, at) in cases {
+            let err = Schema::from_openapi_v3(&schema).expect_err("invalid schema");
+            assert!(err.to_string().contains(&format!("at {at}:")), "{err}");
+        }
+    }
 }

@@ -114,7 +114,7 @@ impl<'s> TypeRef<'s> {
                 Shape::Scalar
             }
             JsonType::Object | JsonType::Any => {
-                if !t.properties.is_empty() || t.embedded_resource {
+                if !t.properties.is_empty() {
                     Shape::Object
                 } else if t.additional.is_some() && !t.preserve_unknown {
                     Shape::Map
