@@ -5,12 +5,46 @@
 //! - [`Schema::kubernetes`] (the embedded v1.21.2 definitions, parsed once) and
 //!   [`Schema::from_openapi_v3`] (a CRD version's `openAPIV3Schema`) give [`TypeRef`]s
 //!   through [`Schema::for_kind`] / [`Schema::root`]; a `TypeRef` navigates
-//!   ([`TypeRef::field`], [`TypeRef::items`], [`TypeRef::values`]) and tells how to merge
-//!   ([`TypeRef::shape`], [`TypeRef::patch_strategy`], [`TypeRef::patch_merge_key`],
-//!   [`TypeRef::list_type`], [`TypeRef::map_type`]).
+//!   ([`TypeRef::field`], [`TypeRef::items`], [`TypeRef::values`]) without allocating and
+//!   tells how to merge ([`TypeRef::shape`], [`TypeRef::patch_strategy`],
+//!   [`TypeRef::patch_merge_key`], [`TypeRef::list_type`], [`TypeRef::map_type`]).
 //! - [`check`]: structural-schema pruning, defaulting and validation of one object, as the
 //!   API server does for custom resources, with errors worded like its 422 causes
 //!   (`spec.url: Required value`); for built-in kinds, unknown fields and type errors.
+//!
+//! Both sources share one representation: a v2 `$ref` property is a node carrying the
+//! property's own extensions (merge key, patch strategy) and pointing at the definition, so
+//! extensions are read from the property first and structure from the definition.
+//! int-or-string and `Quantity` are [`Shape::Scalar`] (accepting numbers and strings);
+//! free-form types (`RawExtension`, `JSON`, preserve-unknown-fields without properties) are
+//! [`Shape::Unknown`]. At a resource root (CRD root, embedded resource) `metadata` is the
+//! built-in `ObjectMeta` unless the CRD spells out its fields, and `apiVersion`/`kind` are
+//! strings.
+//!
+//! ```
+//! use flotilla_schema::{check, CheckOptions, ListType, Schema};
+//!
+//! let deployment = Schema::kubernetes().for_kind("apps/v1", "Deployment").unwrap();
+//! let containers = ["spec", "template", "spec", "containers"]
+//!     .iter()
+//!     .try_fold(deployment, |t, f| t.field(f))
+//!     .unwrap();
+//! assert_eq!(containers.patch_merge_key(), Some("name"));
+//! assert_eq!(containers.list_type(), ListType::Map(&["name".to_string()]));
+//!
+//! let crd = Schema::from_openapi_v3(&serde_json::json!({
+//!     "type": "object",
+//!     "properties": {"spec": {"type": "object", "required": ["url"], "properties": {
+//!         "url": {"type": "string"},
+//!         "interval": {"type": "string", "default": "1m"}}}}
+//! }))
+//! .unwrap();
+//! let mut object = serde_json::json!({"spec": {"foo": 1}});
+//! let report = check(crd.root().unwrap(), &mut object, &CheckOptions::default());
+//! assert_eq!(report.unknown_fields, ["spec.foo"]);
+//! assert_eq!(report.errors[0].to_string(), "spec.url: Required value");
+//! assert_eq!(object, serde_json::json!({"spec": {"interval": "1m"}}));
+//! ```
 
 mod check;
 mod error;
