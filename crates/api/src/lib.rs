@@ -1,1 +1,27 @@
 //! Flux-compatible API types for Flotilla's controllers, and the CRDs generated from them.
+
+// kube's repeated `printcolumn(type_ = "string", …)` attributes are distinct columns, not duplicates.
+#![allow(clippy::duplicated_attributes)]
+
+pub mod condition;
+pub mod crds;
+pub mod duration;
+pub mod image;
+pub mod inventory;
+pub mod kustomize;
+pub mod notification;
+pub mod object;
+pub mod reconcile;
+pub mod refs;
+mod schema;
+pub mod source;
+
+pub use condition::{Condition, ConditionStatus, ConditionsExt, HasConditions};
+pub use crds::{crds, crds_json, crds_yaml, CrdError};
+pub use duration::{format_go_duration, parse_go_duration, DurationError, GoDuration};
+pub use image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+pub use inventory::{InventoryError, ObjMetadata, ResourceInventory, ResourceRef};
+pub use kustomize::Kustomization;
+pub use notification::{Alert, Provider, Receiver};
+pub use object::{FluxObject, FluxStatus};
+pub use source::{Artifact, GitRepository};
