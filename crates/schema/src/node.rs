@@ -92,6 +92,16 @@ pub(crate) struct Node {
     pub rules: Option<Box<Rules>>,
 }
 
+impl Node {
+    /// The node of a declared property (binary search: properties are sorted).
+    pub(crate) fn property(&self, name: &str) -> Option<NodeId> {
+        self.properties
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+            .ok()
+            .map(|i| self.properties[i].1)
+    }
+}
+
 /// Value validations and the default of one node (CRD schemas).
 #[derive(Debug, Default)]
 pub(crate) struct Rules {

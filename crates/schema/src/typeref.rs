@@ -130,30 +130,23 @@ impl<'s> TypeRef<'s> {
 
     /// The type of a named property of an object, with that property's extensions.
     ///
-    /// On a resource root (a CRD's schema root, an embedded resource) `metadata` is
-    /// `ObjectMeta` of the built-in schema when the schema does not spell it out, so
-    /// labels, annotations, finalizers and owner references are navigable everywhere.
+    /// On a resource root (a CRD's schema root, an embedded resource) `metadata` is always
+    /// `ObjectMeta` of the built-in schema (a CRD may only restrict `name` there, which
+    /// [`check`](crate::check) still applies), so labels, annotations, finalizers and owner
+    /// references are navigable everywhere; `apiVersion` and `kind` are strings.
     pub fn field(&self, name: &str) -> Option<TypeRef<'s>> {
         let t = self.target();
-        if let Ok(i) = t.properties.binary_search_by(|(n, _)| n.as_ref().cmp(name)) {
-            let id = t.properties[i].1;
-            if t.resource_root && name == "metadata" {
-                let declared = TypeRef::new(self.schema, id);
-                if declared.target().properties.is_empty() {
-                    return Some(Schema::kubernetes().object_meta());
-                }
-            }
-            return Some(TypeRef::new(self.schema, id));
-        }
         if t.resource_root {
             let k = Schema::kubernetes();
-            return match name {
-                "metadata" => Some(k.object_meta()),
-                "apiVersion" | "kind" => Some(k.plain_string()),
-                _ => None,
-            };
+            match name {
+                "metadata" => return Some(k.object_meta()),
+                "apiVersion" | "kind" if t.property(name).is_none() => {
+                    return Some(k.plain_string())
+                }
+                _ => {}
+            }
         }
-        None
+        t.property(name).map(|id| TypeRef::new(self.schema, id))
     }
 
     /// The element type of an array.

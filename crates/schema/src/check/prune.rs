@@ -3,7 +3,6 @@
 use serde_json::Value;
 
 use super::{push_index, push_key, CheckOptions, CheckReport};
-use crate::schema::Schema;
 use crate::typeref::TypeRef;
 
 pub(super) fn prune(
@@ -19,15 +18,9 @@ pub(super) fn prune(
             let mut unknown: Vec<String> = Vec::new();
             for (key, child) in map.iter_mut() {
                 let len = push_key(path, key);
-                if node.resource_root && matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
-                {
-                    if key == "metadata" {
-                        // ObjectMeta decoding keeps only ObjectMeta's fields, whatever the
-                        // CRD says about metadata.
-                        let meta = Schema::kubernetes().object_meta();
-                        prune(meta, child, path, options, report);
-                    }
-                } else if let Some(field) = t.field(key) {
+                // At a resource root `field` gives ObjectMeta for metadata whatever the CRD
+                // says: ObjectMeta decoding keeps only ObjectMeta's fields.
+                if let Some(field) = t.field(key) {
                     prune(field, child, path, options, report);
                 } else if let Some(values) = t.values() {
                     prune(values, child, path, options, report);

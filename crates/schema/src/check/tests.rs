@@ -348,3 +348,27 @@ fn builtin_secret_data_is_base64() {
         ]
     );
 }
+
+#[test]
+fn crd_metadata_restrictions_apply_on_top_of_object_meta() {
+    let s = Schema::from_openapi_v3(&json!({
+        "type": "object",
+        "properties": {
+            "metadata": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 3}}},
+            "spec": {"type": "object"}
+        }
+    }))
+    .expect("structural");
+    let root = s.root().expect("root");
+    let labels = root.field("metadata").and_then(|m| m.field("labels"));
+    assert_eq!(labels.map(|l| l.shape()), Some(crate::Shape::Map));
+    let mut obj =
+        json!({"metadata": {"name": "toolong", "labels": {"a": "b"}, "x": 1}, "spec": {}});
+    let report = run(&s, &mut obj);
+    assert_eq!(
+        messages(&report),
+        ["metadata.name: Too long: may not be longer than 3"]
+    );
+    assert_eq!(report.unknown_fields, ["metadata.x"]);
+    assert_eq!(obj["metadata"]["labels"]["a"], "b");
+}

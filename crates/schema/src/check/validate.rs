@@ -84,7 +84,8 @@ fn validate_object(
         if node.resource_root && key == "metadata" {
             validate(Schema::kubernetes().object_meta(), child, path, report);
             // Restrictions a CRD spells out for metadata (e.g. name length) apply as well.
-            if let Some(declared) = declared_property(t, node, key) {
+            if let Some(declared) = node.property(key) {
+                let declared = TypeRef::new(t.schema(), declared);
                 if !declared.target().properties.is_empty() {
                     validate(declared, child, path, report);
                 }
@@ -96,14 +97,6 @@ fn validate_object(
         }
         path.truncate(len);
     }
-}
-
-/// The property as the schema declares it, without the implied `ObjectMeta`.
-fn declared_property<'s>(t: TypeRef<'s>, node: &Node, name: &str) -> Option<TypeRef<'s>> {
-    node.properties
-        .binary_search_by(|(n, _)| n.as_ref().cmp(name))
-        .ok()
-        .map(|i| TypeRef::new(t.schema(), node.properties[i].1))
 }
 
 fn type_matches(node: &Node, v: &Value) -> bool {
