@@ -5,8 +5,10 @@ use serde_json::{Map, Value};
 /// How strictly [`json_patch`] follows RFC 6902.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JsonPatchOptions {
-    /// A `replace` whose target does not exist adds the value instead of failing (kustomize's
-    /// patches behave so). The API server is strict: leave `false` there.
+    /// A `replace` of a member missing from an existing object adds it instead of failing.
+    /// This is what evanphx/json-patch v4 does, the library behind kustomize's JSON 6902
+    /// patches, `kubectl patch --type json` and the API server's JSON patch; a missing array
+    /// index or parent still fails. `false` follows RFC 6902 strictly.
     pub lenient_replace: bool,
 }
 
@@ -188,16 +190,14 @@ fn apply_one(
         "replace" => {
             let (path, tokens) = pointer_field("path")?;
             let value = value_field()?.clone();
-            match resolve_mut(doc, &path, &tokens, &ctx) {
-                Ok(target) => {
-                    *target = value;
-                    Ok(())
-                }
-                Err(JsonPatchError::PathNotFound { .. }) if options.lenient_replace => {
-                    add(doc, &path, &tokens, value, &ctx)
-                }
-                Err(e) => Err(e),
+            if options.lenient_replace
+                && resolve(doc, &path, &tokens, &ctx).is_err()
+                && parent_is_object(doc, &tokens)
+            {
+                return add(doc, &path, &tokens, value, &ctx);
             }
+            *resolve_mut(doc, &path, &tokens, &ctx)? = value;
+            Ok(())
         }
         "move" => {
             let (from, from_tokens) = pointer_field("from")?;
@@ -233,6 +233,28 @@ fn apply_one(
             "unknown op {other:?}; expected add, remove, replace, move, copy or test"
         ))),
     }
+}
+
+/// Whether the parent of the location `tokens` names exists and is an object.
+fn parent_is_object(doc: &Value, tokens: &[String]) -> bool {
+    let Some((_, parent)) = tokens.split_last() else {
+        return false;
+    };
+    let mut cur = doc;
+    for token in parent {
+        cur = match cur {
+            Value::Object(map) => match map.get(token) {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::Array(items) => match parse_index(token).and_then(|i| items.get(i)) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    cur.is_object()
 }
 
 /// Splits an RFC 6901 pointer into unescaped reference tokens.

@@ -158,7 +158,9 @@ fn merge_map(
             Some("delete") => Ok(Map::new()),
             _ => Err(SmpError::BadDirective {
                 path: path.to_string(),
-                directive: directive.to_string(),
+                directive: directive
+                    .as_str()
+                    .map_or_else(|| directive.to_string(), str::to_string),
                 reason: "a map accepts only $patch: replace or $patch: delete".into(),
             }),
         };
@@ -436,7 +438,9 @@ fn list_directives(
             _ => {
                 return Err(SmpError::BadDirective {
                     path: path.to_string(),
-                    directive: directive.to_string(),
+                    directive: directive
+                        .as_str()
+                        .map_or_else(|| directive.to_string(), str::to_string),
                     reason: "a list item accepts only $patch: delete or $patch: replace".into(),
                 })
             }
