@@ -1,0 +1,147 @@
+//! YAML reader with the semantics kustomize applies (go-yaml v3 through kyaml), into `serde_json::Value`.
+//!
+//! Besides go-yaml v3's composition and scalar resolution this reproduces what kyaml does
+//! around it: splitting streams on `---` lines itself, reading one document per piece, dropping
+//! empty documents, and the value changes of its encode-and-decode round trip.
+
+mod compose;
+mod scalar;
+
+use serde_json::Value;
+
+use crate::error::{Error, Location};
+use compose::Composer;
+
+/// Limits and behaviour switches for reading YAML.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// Most nodes that aliases may expand to in one document (a "billion laughs" guard).
+    pub max_alias_expansion: usize,
+    /// Deepest nesting of collections allowed.
+    pub max_depth: usize,
+    /// Apply the changes kustomize's kyaml encode-and-decode round trip makes to a resource
+    /// before printing it: folded `>` scalars gain or lose line breaks, empty values inside flow
+    /// collections become empty strings. Right for resources; turn off for files kustomize
+    /// reads without kyaml (kustomization.yaml).
+    pub kyaml_round_trip: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_alias_expansion: 1_000_000,
+            max_depth: 1_000,
+            kyaml_round_trip: true,
+        }
+    }
+}
+
+/// Parses exactly one document; an empty text (or one holding only comments) is `null`.
+pub fn from_str(src: &str) -> Result<Value, Error> {
+    from_str_with(src, &ParseOptions::default())
+}
+
+/// [`from_str`] with explicit options.
+pub fn from_str_with(src: &str, opts: &ParseOptions) -> Result<Value, Error> {
+    let mut c = Composer::new(src, opts, 0);
+    let first = c.next_document()?;
+    if let Some(at) = c.next_document_start()? {
+        return Err(Error::MultipleDocuments { at });
+    }
+    Ok(first.unwrap_or(Value::Null))
+}
+
+/// Parses a stream of resources as kustomize reads a file: documents split on `---` lines,
+/// `null` and empty documents skipped.
+pub fn from_str_multi(src: &str) -> Result<Vec<Value>, Error> {
+    from_str_multi_with(src, &ParseOptions::default())
+}
+
+/// [`from_str_multi`] with explicit options.
+pub fn from_str_multi_with(src: &str, opts: &ParseOptions) -> Result<Vec<Value>, Error> {
+    let normalized;
+    let src = if src.contains("\r\n") {
+        normalized = src.replace("\r\n", "\n");
+        normalized.as_str()
+    } else {
+        src
+    };
+    let mut out = Vec::new();
+    let pieces = split_documents(src)?;
+    let last = pieces.len().saturating_sub(1);
+    for (i, (piece, line_offset)) in pieces.into_iter().enumerate() {
+        // kyaml reads each piece with one Decode call: only its first document counts.
+        let owned;
+        let text = if i == last {
+            piece
+        } else {
+            owned = format!("{piece}\n");
+            owned.as_str()
+        };
+        let mut c = Composer::new(text, opts, line_offset);
+        if let Some(v) = c.next_document()? {
+            if !v.is_null() {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// kyaml's `splitDocuments`: a line starting with `---` (not the very first line) ends a
+/// document; only blanks or a comment may follow the dashes. Returns each piece with the
+/// number of lines before it.
+fn split_documents(s: &str) -> Result<Vec<(&str, usize)>, Error> {
+    let mut pieces = Vec::new();
+    if s.is_empty() {
+        return Ok(pieces);
+    }
+    let newlines = |from: usize, to: usize| {
+        s.as_bytes()[from..to]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    };
+    let (mut prev, mut prev_line) = (0, 0);
+    while let Some(rel) = s[prev..].find("\n---") {
+        let p = prev + rel;
+        let Some(nl) = s[p + 4..].find('\n') else {
+            break;
+        };
+        let q = p + 4 + nl;
+        let rest = s[p + 4..q].trim();
+        if !rest.is_empty() && !rest.starts_with('#') {
+            return Err(Error::Syntax {
+                at: Location {
+                    file: None,
+                    line: prev_line + newlines(prev, p) + 2,
+                    column: 1,
+                },
+                message: format!(
+                    "invalid document separator: {}; put the document on the next line",
+                    s[p..q].trim()
+                ),
+            });
+        }
+        pieces.push((&s[prev..p], prev_line));
+        prev_line += newlines(prev, q + 1);
+        prev = q + 1;
+    }
+    pieces.push((&s[prev..], prev_line));
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_kyaml() {
+        let pieces = split_documents("a: 1\n---\nb: 2\n--- # c\nc: 3").unwrap_or_default();
+        assert_eq!(pieces, vec![("a: 1", 0), ("b: 2", 2), ("c: 3", 4)]);
+        // A leading separator has no newline before it: the YAML parser sees it.
+        let pieces = split_documents("---\na: 1\n").unwrap_or_default();
+        assert_eq!(pieces, vec![("---\na: 1\n", 0)]);
+        assert!(split_documents("a: 1\n--- !!map\nb: 2\n").is_err());
+    }
+}
