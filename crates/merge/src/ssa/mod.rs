@@ -88,6 +88,34 @@ pub struct ApplyConflict {
     pub message: String,
 }
 
+impl ApplyConflict {
+    /// The `Status` body the API server answers with (409, reason `Conflict`, one
+    /// `FieldManagerConflict` cause per field).
+    pub fn to_status(&self) -> Value {
+        let causes: Vec<Value> = self
+            .conflicts
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "reason": "FieldManagerConflict",
+                    "message": c.cause_message(),
+                    "field": c.field,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": "Conflict",
+            "details": {"causes": causes},
+            "code": 409,
+        })
+    }
+}
+
 /// Why server-side apply or update tracking failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SsaError {
@@ -151,7 +179,9 @@ fn scope_config(config: &mut Value, opts: &ApplyOptions) {
 /// `ty` is the object's root type (built-in kind or CRD schema); without one, objects merge
 /// key by key and lists are replaced. Fields another manager owns and the apply would change
 /// fail with [`SsaError::Conflict`] unless `opts.force`. When nothing changes, the result
-/// equals `live` (managedFields included), so callers can skip the write.
+/// equals `live` apart from managedFields changes a new co-owner brings (compare without
+/// `metadata.managedFields` to decide whether to bump `resourceVersion`; Kubernetes still
+/// persists managedFields changes).
 pub fn apply(
     live: Option<&Value>,
     applied: &Value,
@@ -213,11 +243,10 @@ pub fn apply(
     // Pruning removed fields: nobody owns them any more.
     take_changed_fields(&live_obj, &merged, ty, &mut managers, true)?;
 
-    let object_changed = !crate::json_patch::json_equal(&merged, &live_obj);
-    if let Some(prev) = &previous {
-        if !object_changed && prev.fields == me.fields {
-            me.time = prev.time.clone();
-        }
+    // Kubernetes stamps the applier's entry only when the object changed; otherwise the entry
+    // keeps its time (a new entry then has none).
+    if crate::json_patch::json_equal(&merged, &live_obj) {
+        me.time = previous.as_ref().and_then(|p| p.time.clone());
     }
     managers.push(me);
     managed::encode(&mut merged, managers);

@@ -148,8 +148,16 @@ fn update_takes_ownership_and_apply_then_conflicts() {
         }]
     );
     assert_eq!(
-        err.conflicts[0].cause_message(),
-        "conflict with \"kube-controller-manager\" using v1"
+        err.to_status(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": err.message, "reason": "Conflict", "code": 409,
+            "details": {"causes": [{
+                "reason": "FieldManagerConflict",
+                "message": "conflict with \"kube-controller-manager\" using v1",
+                "field": ".data.key"
+            }]}
+        })
     );
 
     // Forced, the value and the field move back; the controller's empty entry disappears.
@@ -237,8 +245,11 @@ fn dropping_the_last_label_removes_the_emptied_map() {
 #[test]
 fn two_managers_share_a_field_until_both_drop_it() {
     let a = ok(apply(None, &test_cm("same"), cm(), &opts("a", T0)));
-    // b applies the same value: no conflict, both own it.
+    // b applies the same value: no conflict, both own it. The object did not change, so
+    // (as in Kubernetes) b's new entry carries no time.
     let ab = ok(apply(Some(&a), &test_cm("same"), cm(), &opts("b", T1)));
+    assert_eq!(entry(&ab, "b").get("time"), None);
+    assert_eq!(entry(&ab, "a")["time"], T0);
     assert_eq!(entry(&ab, "a")["fieldsV1"]["f:data"], json!({"f:key": {}}));
     assert_eq!(entry(&ab, "b")["fieldsV1"]["f:data"], json!({"f:key": {}}));
     // Either changing it conflicts with the other.
