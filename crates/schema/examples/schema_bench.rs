@@ -31,6 +31,27 @@ fn main() {
         start.elapsed() / n
     );
 
+    let root = k.for_kind("apps/v1", "Deployment").expect("built in");
+    let start = Instant::now();
+    for _ in 0..n {
+        let c = black_box(root)
+            .field(black_box("spec"))
+            .and_then(|t| t.field("template"))
+            .and_then(|t| t.field("spec"))
+            .and_then(|t| t.field("containers"));
+        black_box(c.map(|c| (c.patch_merge_key(), c.list_type())));
+    }
+    println!(
+        "4 field lookups + merge key + list type: {:?} per walk",
+        start.elapsed() / n
+    );
+
+    let start = Instant::now();
+    for _ in 0..n {
+        black_box(k.for_kind(black_box("apps/v1"), black_box("Deployment")));
+    }
+    println!("for_kind: {:?} per lookup", start.elapsed() / n);
+
     let deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},

@@ -127,11 +127,7 @@ pub fn builtin_kinds() -> &'static [BuiltinKind] {
 /// Scope of a built-in kind, or `None` when the kind is not built in (a custom resource,
 /// or an `apiVersion` Kubernetes v1.21 does not serve).
 pub fn builtin_scope(api_version: &str, kind: &str) -> Option<Scope> {
-    let kinds = builtin_kinds();
-    kinds
-        .binary_search_by(|k| (k.api_version, k.kind).cmp(&(api_version, kind)))
-        .ok()
-        .map(|i| kinds[i].scope)
+    Schema::kubernetes().resource(api_version, kind)?.scope
 }
 
 /// Scope of a built-in group and kind in any version (`""` is the core group): answers for

@@ -1,6 +1,7 @@
 //! `Schema`: a set of type definitions, either the embedded Kubernetes v1.21.2 ones or one
 //! CRD version's `openAPIV3Schema`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -37,6 +38,8 @@ pub struct Schema {
     root: Option<NodeId>,
     /// Sorted by `(apiVersion, kind)`; empty for CRD schemas.
     resources: Vec<Resource>,
+    /// Kind → indices into `resources`: a hash lookup by borrowed `&str`, then a short scan.
+    by_kind: HashMap<Box<str>, Vec<usize>>,
     /// `ObjectMeta` and a plain string (only in the built-in schema).
     object_meta: NodeId,
     plain_string: NodeId,
@@ -68,6 +71,7 @@ impl Schema {
             nodes: parser.nodes,
             root: Some(root),
             resources: Vec::new(),
+            by_kind: HashMap::new(),
             object_meta: root,
             plain_string: root,
             definitions: Vec::new(),
@@ -149,11 +153,16 @@ impl Schema {
         }
         resources.sort_by(|a, b| (&a.api_version, &a.kind).cmp(&(&b.api_version, &b.kind)));
         resources.dedup_by(|a, b| a.api_version == b.api_version && a.kind == b.kind);
+        let mut by_kind: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        for (i, r) in resources.iter().enumerate() {
+            by_kind.entry(r.kind.as_str().into()).or_default().push(i);
+        }
         Ok(Schema {
             definitions: std::mem::take(&mut parser.definitions),
             nodes: parser.nodes,
             root: None,
             resources,
+            by_kind,
             object_meta,
             plain_string,
             builtin: true,
@@ -163,15 +172,17 @@ impl Schema {
     /// Root type of a built-in kind (on [`Schema::kubernetes`]), `None` for kinds this
     /// schema does not define.
     pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<TypeRef<'_>> {
-        let i = self
-            .resources
-            .binary_search_by(|r| {
-                (r.api_version.as_str(), r.kind.as_str()).cmp(&(api_version, kind))
-            })
-            .ok()?;
-        self.resources[i]
+        self.resource(api_version, kind)?
             .definition
             .map(|id| TypeRef::new(self, id))
+    }
+
+    pub(crate) fn resource(&self, api_version: &str, kind: &str) -> Option<&Resource> {
+        self.by_kind
+            .get(kind)?
+            .iter()
+            .map(|&i| &self.resources[i])
+            .find(|r| r.api_version == api_version)
     }
 
     /// Root type of a schema built with [`Schema::from_openapi_v3`].
