@@ -70,6 +70,39 @@ fn tag_name(tag: &Tag) -> Option<String> {
     })
 }
 
+/// Characters go-yaml v3 writes but then refuses to read back (C1 controls, DEL, U+FFFE/F):
+/// kustomize fails on resources whose values hold them.
+fn breaks_kyaml_round_trip(c: char) -> bool {
+    matches!(c as u32, 0x7F..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF)
+}
+
+/// Characters the go-yaml reader accepts in a YAML text.
+fn allowed_in_source(c: char) -> bool {
+    matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+}
+
+/// Rejects characters go-yaml's reader refuses, naming the first one's position.
+pub(super) fn check_source(src: &str, line_offset: usize) -> Result<(), Error> {
+    let Some(pos) = src.find(|c: char| !allowed_in_source(c)) else {
+        return Ok(());
+    };
+    let before = &src[..pos];
+    let line = before.matches('\n').count() + 1 + line_offset;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let c = src[pos..].chars().next().unwrap_or('\0');
+    Err(Error::Syntax {
+        at: Location {
+            file: None,
+            line,
+            column,
+        },
+        message: format!(
+            "control characters are not allowed (U+{:04X}); write it as an escape in a double-quoted string",
+            c as u32
+        ),
+    })
+}
+
 impl<'a> Composer<'a> {
     pub(super) fn new(src: &'a str, opts: &'a ParseOptions, line_offset: usize) -> Self {
         Composer {
@@ -188,6 +221,18 @@ impl<'a> Composer<'a> {
                 } else {
                     text
                 };
+                if roundtrip && tag.as_deref() != Some("!!binary") {
+                    if let Some(c) = text.chars().find(|&c| breaks_kyaml_round_trip(c)) {
+                        return Err(self.unsupported(
+                            &at,
+                            format!(
+                                "control characters are not allowed: U+{:04X} in this value makes \
+                                 kustomize fail when it re-reads the resource; remove it",
+                                c as u32
+                            ),
+                        ));
+                    }
+                }
                 let mut s =
                     scalar(&text, style, tag.as_deref()).map_err(|m| self.unsupported(&at, m))?;
                 if roundtrip

@@ -43,6 +43,7 @@ pub fn from_str(src: &str) -> Result<Value, Error> {
 
 /// [`from_str`] with explicit options.
 pub fn from_str_with(src: &str, opts: &ParseOptions) -> Result<Value, Error> {
+    compose::check_source(src, 0)?;
     let mut c = Composer::new(src, opts, 0);
     let first = c.next_document()?;
     if let Some(at) = c.next_document_start()? {
@@ -66,6 +67,7 @@ pub fn from_str_multi_with(src: &str, opts: &ParseOptions) -> Result<Vec<Value>,
     } else {
         src
     };
+    compose::check_source(src, 0)?;
     let mut out = Vec::new();
     let pieces = split_documents(src)?;
     let last = pieces.len().saturating_sub(1);
