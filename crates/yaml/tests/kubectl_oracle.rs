@@ -195,7 +195,7 @@ fn plain_scalars_resolve_like_kubectl() {
         }
         // Plain scalars in flow context cannot hold flow indicators.
         if t.contains([',', '[', ']', '{', '}']) {
-            doc.push_str("x");
+            doc.push('x');
         } else {
             doc.push_str(t);
         }
