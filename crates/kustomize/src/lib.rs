@@ -1,1 +1,32 @@
 //! Kustomize v5.5.0 builds: loader with root restriction, generators, transformers, patches, name references, ordering.
+
+mod build;
+pub mod error;
+pub mod fieldspec;
+mod flux;
+pub mod generators;
+pub mod hash;
+pub mod kustomization;
+mod level;
+pub mod loader;
+pub mod nameref;
+pub mod options;
+pub mod order;
+pub mod patch;
+pub mod read;
+pub mod resmap;
+pub mod resource;
+mod scope;
+pub mod selector;
+pub mod transform;
+mod vars;
+
+pub use build::build;
+pub use error::BuildError;
+pub use loader::LoadRestrictor;
+pub use options::{BuildOptions, BuildOutput, Order, Overrides};
+
+/// A value as YAML text, for error messages.
+pub(crate) fn yaml_text(v: &serde_json::Value) -> String {
+    flotilla_yaml::to_string(v)
+}

@@ -1,0 +1,3 @@
+//! Patch engines specific to kustomize (its strategic merge flavour); JSON 6902 comes from flotilla-merge.
+
+pub mod smp;
