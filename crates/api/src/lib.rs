@@ -13,6 +13,7 @@ pub mod notification;
 pub mod object;
 pub mod reconcile;
 pub mod refs;
+pub mod revision;
 mod schema;
 pub mod source;
 

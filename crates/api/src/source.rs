@@ -235,6 +235,13 @@ pub struct Artifact {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
+impl Artifact {
+    /// Whether the artifact holds `revision` (same digest, whatever the revision format).
+    pub fn has_revision(&self, revision: &str) -> bool {
+        crate::revision::same_revision(&self.revision, revision)
+    }
+}
+
 impl GitRepositorySpec {
     /// The Git operation timeout (`spec.timeout`, else 60s).
     pub fn timeout(&self) -> Result<std::time::Duration, crate::duration::DurationError> {
