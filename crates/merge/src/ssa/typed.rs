@@ -71,15 +71,20 @@ fn list_items<'v>(k: Kind<'_>, v: &'v Value) -> Vec<(PathElement, &'v Value)> {
     };
     let mut out: Vec<(PathElement, &Value)> = Vec::with_capacity(items.len());
     for item in items {
-        let pe = match k {
-            Kind::Assoc(keys, _) => PathElement::key_of(item, keys),
-            _ => PathElement::value_of(item),
-        };
+        let pe = identity(k, item);
         if !out.iter().any(|(seen, _)| *seen == pe) {
             out.push((pe, item));
         }
     }
     out
+}
+
+/// The path element naming a list item: its key fields, or its value.
+fn identity(k: Kind<'_>, item: &Value) -> PathElement {
+    match k {
+        Kind::Assoc(keys, _) => PathElement::key_of(item, keys),
+        _ => PathElement::value_of(item),
+    }
 }
 
 fn item_type(k: Kind<'_>) -> Ty<'_> {
@@ -333,7 +338,8 @@ fn without_nulls(v: &Value) -> Value {
 }
 
 /// Merges two keyed lists: the configuration's items in its order (merged with their live
-/// counterparts), then the live-only items in live order.
+/// counterparts), then the live-only items in live order. Live items repeating an identity
+/// the configuration does not name are kept as they are, so no data is lost.
 fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
     let litems = list_items(k, lhs);
     let ritems = list_items(k, rhs);
@@ -344,9 +350,10 @@ fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
             None => without_nulls(r),
         });
     }
-    for (pe, l) in &litems {
-        if !ritems.iter().any(|(p, _)| p == pe) {
-            out.push((*l).clone());
+    for l in lhs.as_array().into_iter().flatten() {
+        let pe = identity(k, l);
+        if !ritems.iter().any(|(p, _)| *p == pe) {
+            out.push(l.clone());
         }
     }
     out
