@@ -1,5 +1,6 @@
 //! Go-compatible YAML: a parser that reads what kustomize reads and an emitter byte-compatible with kubectl's output.
 
+pub mod edit;
 mod emit;
 mod error;
 mod folded;
