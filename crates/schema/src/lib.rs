@@ -11,6 +11,7 @@
 //! - [`check`]: structural-schema pruning, defaulting and validation of one object, as the
 //!   API server does for custom resources, with errors worded like its 422 causes
 //!   (`spec.url: Required value`); for built-in kinds, unknown fields and type errors.
+//! - [`structural_errors`]: the structural-schema rules a CRD schema must meet to be admitted.
 //!
 //! Both sources share one representation: a v2 `$ref` property is a node carrying the
 //! property's own extensions (merge key, patch strategy) and pointing at the definition, so
@@ -52,6 +53,7 @@ mod gvk;
 mod node;
 mod parse;
 mod schema;
+mod structural;
 mod typeref;
 
 pub use check::{check, CheckOptions, CheckReport, FieldError, FieldErrorKind};
@@ -61,4 +63,5 @@ pub use gvk::{
     Scope,
 };
 pub use schema::Schema;
+pub use structural::structural_errors;
 pub use typeref::{ListType, MapType, PatchStrategy, Shape, TypeRef};

@@ -52,6 +52,8 @@ pub enum FieldErrorKind {
     TooMany,
     /// A repeated set element or list-map key (`FieldValueDuplicate`).
     Duplicate,
+    /// Something that must not be there (`FieldValueForbidden`; structural-schema rules).
+    Forbidden,
 }
 
 impl FieldErrorKind {
@@ -64,6 +66,7 @@ impl FieldErrorKind {
             FieldErrorKind::TooLong => "FieldValueTooLong",
             FieldErrorKind::TooMany => "FieldValueTooMany",
             FieldErrorKind::Duplicate => "FieldValueDuplicate",
+            FieldErrorKind::Forbidden => "FieldValueForbidden",
         }
     }
 }
