@@ -56,7 +56,7 @@ mod schema;
 mod structural;
 mod typeref;
 
-pub use check::{check, CheckOptions, CheckReport, FieldError, FieldErrorKind};
+pub use check::{check, CheckOptions, CheckReport, FieldError, FieldErrorKind, MAX_DEPTH};
 pub use error::SchemaError;
 pub use gvk::{
     builtin_group_kind_scope, builtin_kinds, builtin_scope, split_api_version, BuiltinKind, Gvk,

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::check::{deeper_than, MAX_DEPTH};
 use crate::error::SchemaError;
 use crate::gvk::Scope;
 use crate::node::{JsonType, Node, NodeId, Nodes};
@@ -64,6 +65,12 @@ impl Schema {
     /// `nullable`) and the `x-kubernetes-*` extensions are kept; descriptions, examples,
     /// CEL rules (`x-kubernetes-validations`) and `allOf`/`anyOf`/`oneOf`/`not` are ignored.
     pub fn from_openapi_v3(schema: &Value) -> Result<Schema, SchemaError> {
+        if deeper_than(schema, MAX_DEPTH) {
+            return Err(SchemaError::Invalid {
+                path: "openAPIV3Schema".to_string(),
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
         let mut parser = Parser::new(Dialect::V3);
         let root = parser.build(schema, "openAPIV3Schema")?;
         parser.nodes.get_mut(root).resource_root = true;

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::check::{FieldError, FieldErrorKind};
+use crate::check::{deeper_than, FieldError, FieldErrorKind, MAX_DEPTH};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -21,6 +21,11 @@ enum Level {
 /// require this; call it where a CRD is admitted.
 pub fn structural_errors(schema: &Value, base: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    if deeper_than(schema, MAX_DEPTH) {
+        let detail = format!("must not nest deeper than {MAX_DEPTH} levels");
+        forbidden(&mut errors, base.to_string(), &detail);
+        return errors;
+    }
     invariants(schema, Level::Root, base, &mut errors);
     errors.sort_by_key(ToString::to_string);
     errors

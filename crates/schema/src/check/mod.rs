@@ -123,8 +123,19 @@ impl CheckReport {
 ///
 /// At a resource root (a CRD schema root, an embedded resource) `apiVersion`, `kind` and
 /// `metadata` are always allowed; `metadata` is checked and pruned as `ObjectMeta`.
+///
+/// Objects nested deeper than [`MAX_DEPTH`] levels are not walked (the passes recurse);
+/// the report then holds one error at the root.
 pub fn check(root: TypeRef<'_>, object: &mut Value, options: &CheckOptions) -> CheckReport {
     let mut report = CheckReport::default();
+    if deeper_than(object, MAX_DEPTH) {
+        report.errors.push(FieldError {
+            path: String::new(),
+            kind: FieldErrorKind::Invalid,
+            message: format!("Invalid value: nesting deeper than {MAX_DEPTH} levels"),
+        });
+        return report;
+    }
     let mut path = String::new();
     prune::prune(root, object, &mut path, options, &mut report);
     if options.apply_defaults {
@@ -132,6 +143,25 @@ pub fn check(root: TypeRef<'_>, object: &mut Value, options: &CheckOptions) -> C
     }
     validate::validate(root, object, &mut path, &mut report);
     report
+}
+
+/// Deepest nesting [`check`] walks; real objects stay far below it.
+pub const MAX_DEPTH: usize = 512;
+
+/// Whether `v` nests deeper than `max` levels, measured without recursion.
+pub(crate) fn deeper_than(v: &Value, max: usize) -> bool {
+    let mut stack: Vec<(&Value, usize)> = vec![(v, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        if depth > max {
+            return true;
+        }
+        match v {
+            Value::Object(map) => stack.extend(map.values().map(|c| (c, depth + 1))),
+            Value::Array(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Appends an object key to a path: `spec` + `replicas` → `spec.replicas`.

@@ -372,3 +372,30 @@ fn crd_metadata_restrictions_apply_on_top_of_object_meta() {
     assert_eq!(report.unknown_fields, ["metadata.x"]);
     assert_eq!(obj["metadata"]["labels"]["a"], "b");
 }
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let root = Schema::kubernetes()
+        .for_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        .expect("built in");
+    // JSONSchemaProps refers to itself, so the schema follows the object all the way down.
+    let mut props = json!({"type": "string"});
+    for _ in 0..MAX_DEPTH {
+        let mut properties = serde_json::Map::new();
+        properties.insert("x".to_string(), props);
+        let mut wrapper = serde_json::Map::new();
+        wrapper.insert("type".to_string(), Value::from("object"));
+        wrapper.insert("properties".to_string(), Value::Object(properties));
+        props = Value::Object(wrapper);
+    }
+    let mut schema = serde_json::Map::new();
+    schema.insert("openAPIV3Schema".to_string(), props);
+    let mut obj = json!({"spec": {"versions": [{"schema": {}}]}});
+    obj["spec"]["versions"][0]["schema"] = Value::Object(schema);
+    let report = check(root, &mut obj, &CheckOptions::default());
+    assert_eq!(report.errors.len(), 1);
+    assert!(report.errors[0].message.contains("nesting deeper than"));
+    let mut shallow = json!({"spec": {"versions": [{"schema": {"openAPIV3Schema":
+        {"type": "object", "properties": {"x": {"type": "string"}}}}}]}});
+    assert!(check(root, &mut shallow, &CheckOptions::default()).is_valid());
+}
