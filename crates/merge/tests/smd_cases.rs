@@ -465,3 +465,241 @@ fn unset_complex_shared_with_applier() {
         ],
     );
 }
+
+/// structured-merge-diff's merge table (`typed/merge_test.go`, lists compared in order), on a
+/// CRD schema with the same list types. Merged through a forced apply onto an object with
+/// no managed fields, so nothing is pruned and the result is the plain merge. The cases with
+/// explicit `null`s are left out: Kubernetes objects drop nulls, the table keeps them.
+#[test]
+fn merge_table() {
+    let schema = Schema::from_openapi_v3(&json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+            "setStr": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "setBool": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "boolean"}},
+            "setNumeric": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "number"}},
+            "atomicList": {"type": "array", "x-kubernetes-list-type": "atomic", "items": {"type": "string"}},
+            "list": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["key", "id"],
+                     "items": {"type": "object", "properties": {
+                         "key": {"type": "string"}, "id": {"type": "number"},
+                         "value": {"type": "object", "additionalProperties": {"type": "string"}},
+                         "bv": {"type": "boolean"}, "nv": {"type": "number"}}}}
+        }
+    }))
+    .unwrap();
+    let table: &[(&str, &str, &str)] = &[
+        (
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["a","b"]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b"]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":[]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+        ),
+        (
+            r#"{"setStr":[]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["a","b","c"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b"]}"#,
+            r#"{"setStr":["b","a"]}"#,
+            r#"{"setStr":["b","a"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["d","e","f"]}"#,
+            r#"{"setStr":["a","b","c","d","e","f"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["c","d","e","f"]}"#,
+            r#"{"setStr":["a","b","c","d","e","f"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","g","f"]}"#,
+            r#"{"setStr":["c","d","e","f"]}"#,
+            r#"{"setStr":["a","b","c","g","d","e","f"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c"]}"#,
+            r#"{"setStr":["d","e","f","x","y","z"]}"#,
+            r#"{"setStr":["a","b","c","d","e","f","x","y","z"]}"#,
+        ),
+        (
+            r#"{"setStr":["c","d","e","f"]}"#,
+            r#"{"setStr":["a","c","e"]}"#,
+            r#"{"setStr":["a","c","d","e","f"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","x","y","z"]}"#,
+            r#"{"setStr":["d","e","f"]}"#,
+            r#"{"setStr":["a","b","c","x","y","z","d","e","f"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","x","y","z"]}"#,
+            r#"{"setStr":["d","e","f","x","y","z"]}"#,
+            r#"{"setStr":["a","b","c","d","e","f","x","y","z"]}"#,
+        ),
+        (
+            r#"{"setStr":["c","a","g","f"]}"#,
+            r#"{"setStr":["c","f","a","g"]}"#,
+            r#"{"setStr":["c","f","a","g"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","d"]}"#,
+            r#"{"setStr":["d","e","f","a"]}"#,
+            r#"{"setStr":["b","c","d","e","f","a"]}"#,
+        ),
+        (
+            r#"{"setStr":["c","d","e","f","g","h","i","j"]}"#,
+            r#"{"setStr":["2","h","3","e","4","k","l"]}"#,
+            r#"{"setStr":["c","d","f","g","2","h","i","j","3","e","4","k","l"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","d","e","f","g","h","i","j"]}"#,
+            r#"{"setStr":["1","b","2","h","3","e","4","k","l"]}"#,
+            r#"{"setStr":["a","1","b","c","d","f","g","2","h","i","j","3","e","4","k","l"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","b"]}"#,
+            r#"{"setStr":["c"]}"#,
+            r#"{"setStr":["a","b","b","c"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","b"]}"#,
+            r#"{"setStr":["b"]}"#,
+            r#"{"setStr":["a","b"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","b"]}"#,
+            r#"{"setStr":["a"]}"#,
+            r#"{"setStr":["a","b","b"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","d","e","c"]}"#,
+            r#"{"setStr":["1","b","2","e","d"]}"#,
+            r#"{"setStr":["a","1","b","c","2","e","c","d"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","b","c","d","e","c"]}"#,
+            r#"{"setStr":["1","b","2","c","e","d"]}"#,
+            r#"{"setStr":["a","1","b","2","c","e","d"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","a","b","b"]}"#,
+            r#"{"setStr":["b","c","d"]}"#,
+            r#"{"setStr":["a","a","b","c","d"]}"#,
+        ),
+        (
+            r#"{"setStr":["a","a","b","b"]}"#,
+            r#"{"setStr":[]}"#,
+            r#"{"setStr":["a","a","b","b"]}"#,
+        ),
+        (
+            r#"{"setBool":[true]}"#,
+            r#"{"setBool":[false]}"#,
+            r#"{"setBool":[true,false]}"#,
+        ),
+        (
+            r#"{"setNumeric":[1,2,3.14159]}"#,
+            r#"{"setNumeric":[1,2,3]}"#,
+            r#"{"setNumeric":[1,2,3.14159,3]}"#,
+        ),
+        (
+            r#"{"setStr":["c","a","g","f","c","a"]}"#,
+            r#"{"setStr":["c","f","a","g"]}"#,
+            r#"{"setStr":["c","f","a","g"]}"#,
+        ),
+        (
+            r#"{"setNumeric":[1,2,3.14159,1,2]}"#,
+            r#"{"setNumeric":[1,2,3]}"#,
+            r#"{"setNumeric":[1,2,3.14159,3]}"#,
+        ),
+        (
+            r#"{"setBool":[true,false,true]}"#,
+            r#"{"setBool":[false]}"#,
+            r#"{"setBool":[true,false,true]}"#,
+        ),
+        (
+            r#"{"setBool":[true,false,true]}"#,
+            r#"{"setBool":[true]}"#,
+            r#"{"setBool":[true,false]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1,"value":{"a":"a"}}]}"#,
+            r#"{"list":[{"key":"a","id":1,"value":{"a":"a"}}]}"#,
+            r#"{"list":[{"key":"a","id":1,"value":{"a":"a"}}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1,"value":{"a":"a"}}]}"#,
+            r#"{"list":[{"key":"a","id":2,"value":{"a":"a"}}]}"#,
+            r#"{"list":[{"key":"a","id":1,"value":{"a":"a"}},{"key":"a","id":2,"value":{"a":"a"}}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":1}]}"#,
+            r#"{"list":[{"key":"a","id":1},{"key":"a","id":2}]}"#,
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":1},{"key":"a","id":2}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"b","id":2}]}"#,
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":2},{"key":"c","id":3}]}"#,
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":2},{"key":"c","id":3}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":2},{"key":"c","id":3}]}"#,
+            r#"{"list":[{"key":"c","id":3},{"key":"b","id":2}]}"#,
+            r#"{"list":[{"key":"a","id":1},{"key":"c","id":3},{"key":"b","id":2}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1},{"key":"b","id":2},{"key":"c","id":3}]}"#,
+            r#"{"list":[{"key":"c","id":3},{"key":"a","id":1}]}"#,
+            r#"{"list":[{"key":"b","id":2},{"key":"c","id":3},{"key":"a","id":1}]}"#,
+        ),
+        (
+            r#"{"atomicList":["a","b","c"]}"#,
+            r#"{"atomicList":[]}"#,
+            r#"{"atomicList":[]}"#,
+        ),
+        (
+            r#"{"atomicList":["a","a","a"]}"#,
+            r#"{"atomicList":["a","a"]}"#,
+            r#"{"atomicList":["a","a"]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1,"bv":true},{"key":"b","id":2},{"key":"a","id":1,"bv":false,"nv":2}]}"#,
+            r#"{"list":[{"key":"a","id":1,"nv":3},{"key":"c","id":3},{"key":"b","id":2}]}"#,
+            r#"{"list":[{"key":"a","id":1,"nv":3},{"key":"c","id":3},{"key":"b","id":2}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1,"nv":1},{"key":"a","id":1,"nv":2}]}"#,
+            r#"{"list":[]}"#,
+            r#"{"list":[{"key":"a","id":1,"nv":1},{"key":"a","id":1,"nv":2}]}"#,
+        ),
+        (
+            r#"{"list":[{"key":"a","id":1,"nv":1},{"key":"a","id":1,"nv":2}]}"#,
+            r#"{}"#,
+            r#"{"list":[{"key":"a","id":1,"nv":1},{"key":"a","id":1,"nv":2}]}"#,
+        ),
+    ];
+    let parse = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
+    for (lhs, rhs, out) in table {
+        let live = object(parse(lhs));
+        let opts = ApplyOptions {
+            manager: "m".into(),
+            force: true,
+            time: "2026-11-26T10:00:00Z".into(),
+            ..ApplyOptions::default()
+        };
+        let merged = ssa::apply(Some(&live), &object(parse(rhs)), schema.root(), &opts).unwrap();
+        assert_eq!(content(&merged), parse(out), "{lhs} + {rhs}");
+    }
+}

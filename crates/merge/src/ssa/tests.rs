@@ -400,7 +400,7 @@ fn set_list_finalizers() {
     ));
     assert_eq!(
         both["metadata"]["finalizers"],
-        json!(["example.com/b", "example.com/a"])
+        json!(["example.com/a", "example.com/b"])
     );
     let bare = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}});
     let out = ok(apply(Some(&both), &bare, cm(), &opts("a", T2)));

@@ -337,23 +337,75 @@ fn without_nulls(v: &Value) -> Value {
     }
 }
 
-/// Merges two keyed lists: the configuration's items in its order (merged with their live
-/// counterparts), then the live-only items in live order. Live items repeating an identity
-/// the configuration does not name are kept as they are, so no data is lost.
+/// Merges two keyed lists as structured-merge-diff does: the configuration's items keep its
+/// order, live-only items stay where they were relative to the items around them, and shared
+/// items are emitted when the configuration reaches them. A live item whose identity appears
+/// more than once is replaced by the configuration's item rather than merged; live duplicates
+/// the configuration does not name are kept.
 fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
-    let litems = list_items(k, lhs);
-    let ritems = list_items(k, rhs);
-    let mut out = Vec::with_capacity(litems.len().max(ritems.len()));
-    for (pe, r) in &ritems {
-        out.push(match litems.iter().find(|(p, _)| p == pe) {
-            Some((_, l)) => merge(l, r, item_type(k)),
-            None => without_nulls(r),
-        });
-    }
-    for l in lhs.as_array().into_iter().flatten() {
-        let pe = identity(k, l);
-        if !ritems.iter().any(|(p, _)| *p == pe) {
-            out.push(l.clone());
+    let l: Vec<(PathElement, &Value)> = lhs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| (identity(k, item), item))
+        .collect();
+    let r = list_items(k, rhs);
+    let in_r = |pe: &PathElement| r.iter().any(|(p, _)| p == pe);
+    let single_l = |pe: &PathElement| {
+        let mut matches = l.iter().filter(|(p, _)| p == pe);
+        match (matches.next(), matches.next()) {
+            (Some((_, v)), None) => Some(*v),
+            _ => None,
+        }
+    };
+    let merge_item = |pe: &PathElement, rv: &Value| match single_l(pe) {
+        Some(lv) => merge(lv, rv, item_type(k)),
+        None => without_nulls(rv),
+    };
+    // Items both lists hold, in configuration order: the next one due decides whether a
+    // shared live item is emitted now or when the configuration reaches it.
+    let mut shared = r
+        .iter()
+        .filter(|(p, _)| l.iter().any(|(q, _)| q == p))
+        .map(|(p, _)| p.clone())
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut next_shared = shared.next();
+    let mut out = Vec::with_capacity(l.len().max(r.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < l.len() || j < r.len() {
+        if i < l.len() && j < r.len() {
+            let pe = &l[i].0;
+            if *pe == r[j].0 {
+                out.push(merge_item(pe, r[j].1));
+                i += 1;
+                j += 1;
+                next_shared = shared.next();
+                continue;
+            }
+            if in_r(pe) && next_shared.as_ref().is_some_and(|n| n != pe) {
+                i += 1;
+                continue;
+            }
+        }
+        if i < l.len() {
+            if !in_r(&l[i].0) {
+                out.push(l[i].1.clone());
+                i += 1;
+                continue;
+            }
+            if j >= r.len() {
+                // Already emitted with the configuration's item.
+                i += 1;
+                continue;
+            }
+        }
+        if j < r.len() {
+            out.push(merge_item(&r[j].0, r[j].1));
+            if next_shared.as_ref() == Some(&r[j].0) {
+                next_shared = shared.next();
+            }
+            j += 1;
         }
     }
     out
@@ -455,69 +507,20 @@ mod tests {
         );
     }
 
-    /// Cases of structured-merge-diff's own merge tests (typed/merge_test.go), on
-    /// Kubernetes fields of the same list types.
     #[test]
-    fn merge_matches_structured_merge_diff_cases() {
+    fn merge_keeps_live_only_items_in_place_and_follows_the_configuration() {
         let pod = builtin_type("v1", "Pod");
         let fin = |l: Value| json!({"metadata":{"finalizers":l}});
-        for (lhs, rhs, out) in [
-            (
-                json!(["a", "b", "c"]),
-                json!(["a", "b"]),
-                json!(["a", "b", "c"]),
-            ),
-            (
-                json!(["a", "b"]),
-                json!(["a", "b", "c"]),
-                json!(["a", "b", "c"]),
-            ),
-            (json!(["a", "b", "c"]), json!([]), json!(["a", "b", "c"])),
-            (json!([]), json!(["a", "b", "c"]), json!(["a", "b", "c"])),
-            (json!(["t"]), json!(["f"]), json!(["f", "t"])),
-            (
-                json!(["1", "2", "3.14159"]),
-                json!(["1", "2", "3"]),
-                json!(["1", "2", "3", "3.14159"]),
-            ),
-        ] {
-            assert_eq!(
-                merge(&fin(lhs.clone()), &fin(rhs.clone()), pod),
-                fin(out),
-                "{lhs} + {rhs}"
-            );
-        }
-        // Associative list with two keys: spec.containers[].ports by containerPort+protocol.
-        let ports = |l: Value| json!({"spec":{"containers":[{"name":"c","ports":l}]}});
-        for (lhs, rhs, out) in [
-            (
-                json!([{"protocol":"a","containerPort":1,"name":"x"}]),
-                json!([{"protocol":"a","containerPort":2,"name":"x"}]),
-                json!([{"protocol":"a","containerPort":2,"name":"x"},{"protocol":"a","containerPort":1,"name":"x"}]),
-            ),
-            (
-                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":1}]),
-                json!([{"protocol":"a","containerPort":1},{"protocol":"a","containerPort":2}]),
-                json!([{"protocol":"a","containerPort":1},{"protocol":"a","containerPort":2},{"protocol":"b","containerPort":1}]),
-            ),
-            (
-                json!([{"protocol":"b","containerPort":2}]),
-                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":2},{"protocol":"c","containerPort":3}]),
-                json!([{"protocol":"a","containerPort":1},{"protocol":"b","containerPort":2},{"protocol":"c","containerPort":3}]),
-            ),
-        ] {
-            assert_eq!(
-                merge(&ports(lhs.clone()), &ports(rhs.clone()), pod),
-                ports(out),
-                "{lhs} + {rhs}"
-            );
-        }
-        // Atomic lists are replaced.
-        let args = |l: Value| json!({"spec":{"containers":[{"name":"c","args":l}]}});
+        // From structured-merge-diff's merge tests; the full table is in tests/smd_cases.rs.
         assert_eq!(
-            merge(&args(json!(["a", "a", "a"])), &args(json!(["a", "a"])), pod),
-            args(json!(["a", "a"]))
+            merge(
+                &fin(json!(["a", "b", "c", "d"])),
+                &fin(json!(["d", "e", "f", "a"])),
+                pod
+            ),
+            fin(json!(["b", "c", "d", "e", "f", "a"]))
         );
+        let args = |l: Value| json!({"spec":{"containers":[{"name":"c","args":l}]}});
         assert_eq!(
             merge(&args(json!(["a", "b", "c"])), &args(json!([])), pod),
             args(json!([]))
