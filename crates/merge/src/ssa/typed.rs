@@ -183,9 +183,22 @@ fn compare_node(
                     }
                 }
                 _ => {
-                    // The value changed shape: the old tree went, the new one came.
-                    c.modified.insert(path);
-                    side_only(r, ty, value_struct, path, &mut c.added);
+                    // The value changed shape. A null next to a map counts as an empty map;
+                    // otherwise the node changed (unless both sides are containers) and the
+                    // contents of each container side went or came.
+                    let is_map = |k: Kind<'_>| matches!(k, Kind::Struct(_) | Kind::Map(_));
+                    let is_container = |k: Kind<'_>| !matches!(k, Kind::Leaf);
+                    if l.is_null() && is_map(kr) {
+                        side_children(r, ty, path, &mut c.added);
+                    } else if r.is_null() && is_map(kl) {
+                        side_children(l, ty, path, &mut c.removed);
+                    } else {
+                        if !(is_container(kl) && is_container(kr)) {
+                            c.modified.insert(path);
+                        }
+                        side_children(l, ty, path, &mut c.removed);
+                        side_children(r, ty, path, &mut c.added);
+                    }
                 }
             }
         }
@@ -200,10 +213,19 @@ fn compare_node(
 /// Kubernetes compares typed Go objects in which such fields always exist, so it never sees
 /// them appear. Custom resources are untyped there and do record the node.
 fn side_only(v: &Value, ty: Ty<'_>, value_struct: bool, path: &mut Path, set: &mut FieldSet) {
+    side_children(v, ty, path, set);
+    let k = kind(ty, v);
+    let is_map = matches!(k, Kind::Struct(_) | Kind::Map(_));
+    if !(is_map && value_struct && !is_empty_container(v)) {
+        set.insert(path);
+    }
+}
+
+/// Records the paths below a one-sided node (not the node itself).
+fn side_children(v: &Value, ty: Ty<'_>, path: &mut Path, set: &mut FieldSet) {
     let k = kind(ty, v);
     match k {
-        Kind::Leaf => set.insert(path),
-        _ if is_empty_container(v) => set.insert(path),
+        Kind::Leaf => {}
         Kind::Struct(_) | Kind::Map(_) => {
             for (name, child) in v.as_object().into_iter().flatten() {
                 let (cty, declared) = member(k, name);
@@ -217,9 +239,6 @@ fn side_only(v: &Value, ty: Ty<'_>, value_struct: bool, path: &mut Path, set: &m
                 );
                 path.pop();
             }
-            if !value_struct {
-                set.insert(path);
-            }
         }
         Kind::Assoc(..) | Kind::Set(_) => {
             for (pe, item) in list_items(k, v) {
@@ -227,7 +246,6 @@ fn side_only(v: &Value, ty: Ty<'_>, value_struct: bool, path: &mut Path, set: &m
                 side_only(item, item_type(k), false, path, set);
                 path.pop();
             }
-            set.insert(path);
         }
     }
 }
@@ -543,6 +561,200 @@ mod tests {
         // Without schema every new map is a node of its own.
         let c = compare(&json!({}), &json!({"spec":{"a":1}}), None);
         assert_eq!(c.added.to_fields_v1(), json!({"f:spec":{".":{},"f:a":{}}}));
+    }
+
+    /// Cases of structured-merge-diff's comparison tests (`typed/symdiff_test.go`): added,
+    /// modified and removed sets, checked both ways.
+    #[test]
+    fn compare_matches_structured_merge_diff_cases() {
+        let schema = flotilla_schema::Schema::from_openapi_v3(&json!({
+            "type": "object",
+            "properties": {
+                "numeric": {"type": "number"}, "string": {"type": "string"}, "bool": {"type": "boolean"},
+                "setStr": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                "setBool": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "boolean"}},
+                "atomicList": {"type": "array", "items": {"type": "string"}},
+                "list": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["key", "id"],
+                         "items": {"type": "object", "properties": {
+                             "key": {"type": "string"}, "id": {"type": "number"},
+                             "value": {"type": "object", "additionalProperties": {"type": "string"}}}}}
+            }
+        }))
+        .expect("test schema parses");
+        let typed = schema.root();
+        let item = |key: &str, id: u32| format!("k:{{\"id\":{id},\"key\":\"{key}\"}}");
+        let mut new_item = serde_json::Map::new();
+        new_item.insert(
+            item("a", 1),
+            json!({".": {}, "f:id": {}, "f:key": {}, "f:value": {".": {}, "f:a": {}}}),
+        );
+        let cases: Vec<(Ty<'_>, Value, Value, Value, Value, Value)> = vec![
+            // (type, lhs, rhs, removed, modified, added)
+            (
+                None,
+                json!({"a":{}}),
+                json!({"a":{"b":{}}}),
+                json!({}),
+                json!({}),
+                json!({"f:a":{"f:b":{}}}),
+            ),
+            (
+                None,
+                json!({"a":null}),
+                json!({"a":{"b":{}}}),
+                json!({}),
+                json!({}),
+                json!({"f:a":{"f:b":{}}}),
+            ),
+            (
+                None,
+                json!({"a":[]}),
+                json!({"a":["b"]}),
+                json!({}),
+                json!({"f:a":{}}),
+                json!({}),
+            ),
+            (
+                None,
+                json!({"a":null}),
+                json!({"a":"b"}),
+                json!({}),
+                json!({"f:a":{}}),
+                json!({}),
+            ),
+            (
+                None,
+                json!({"a":{"b":{}}}),
+                json!({"a":["b"]}),
+                json!({"f:a":{"f:b":{}}}),
+                json!({"f:a":{}}),
+                json!({}),
+            ),
+            (
+                None,
+                json!({"a":{"b":{}}}),
+                json!({"a":"b"}),
+                json!({"f:a":{"f:b":{}}}),
+                json!({"f:a":{}}),
+                json!({}),
+            ),
+            (
+                None,
+                json!({"a":{"b":{"c":{}}}}),
+                json!({"a":{"b":{}}}),
+                json!({"f:a":{"f:b":{"f:c":{}}}}),
+                json!({}),
+                json!({}),
+            ),
+            (
+                None,
+                json!({"key":"foot"}),
+                json!({"key":"foo","value":true}),
+                json!({}),
+                json!({"f:key":{}}),
+                json!({"f:value":{}}),
+            ),
+            (
+                typed,
+                json!({"numeric":1}),
+                json!({"numeric":3.14159}),
+                json!({}),
+                json!({"f:numeric":{}}),
+                json!({}),
+            ),
+            (
+                typed,
+                json!({"string":"aoeu"}),
+                json!({"bool":true}),
+                json!({"f:string":{}}),
+                json!({}),
+                json!({"f:bool":{}}),
+            ),
+            (
+                typed,
+                json!({"setStr":["a","b"]}),
+                json!({"setStr":["a","b","c"]}),
+                json!({}),
+                json!({}),
+                json!({"f:setStr":{"v:\"c\"":{}}}),
+            ),
+            (
+                typed,
+                json!({"setStr":["a","b","c"]}),
+                json!({"setStr":[]}),
+                json!({"f:setStr":{"v:\"a\"":{},"v:\"b\"":{},"v:\"c\"":{}}}),
+                json!({}),
+                json!({}),
+            ),
+            (
+                typed,
+                json!({"setBool":[true]}),
+                json!({"setBool":[false]}),
+                json!({"f:setBool":{"v:true":{}}}),
+                json!({}),
+                json!({"f:setBool":{"v:false":{}}}),
+            ),
+            (
+                typed,
+                json!({}),
+                json!({"list":[{"key":"a","id":1,"value":{"a":"a"}}]}),
+                json!({}),
+                json!({}),
+                json!({"f:list": {".": {}, item("a", 1): new_item[&item("a", 1)].clone()}}),
+            ),
+            (
+                typed,
+                json!({"list":[{"key":"a","id":1,"value":{"a":"a"}}]}),
+                json!({"list":[{"key":"a","id":1,"value":{"a":"b"}}]}),
+                json!({}),
+                json!({"f:list":{item("a", 1): {"f:value":{"f:a":{}}}}}),
+                json!({}),
+            ),
+            (
+                typed,
+                json!({"list":[{"key":"a","id":1},{"key":"b","id":1}]}),
+                json!({"list":[{"key":"a","id":1},{"key":"a","id":2}]}),
+                json!({"f:list":{item("b", 1): {".":{},"f:id":{},"f:key":{}}}}),
+                json!({}),
+                json!({"f:list":{item("a", 2): {".":{},"f:id":{},"f:key":{}}}}),
+            ),
+            (
+                typed,
+                json!({"atomicList":["a","b","c"]}),
+                json!({"atomicList":[]}),
+                json!({}),
+                json!({"f:atomicList":{}}),
+                json!({}),
+            ),
+            (
+                typed,
+                json!({"atomicList":["a","a","a"]}),
+                json!({"atomicList":["a","a"]}),
+                json!({}),
+                json!({"f:atomicList":{}}),
+                json!({}),
+            ),
+        ];
+        for (ty, lhs, rhs, removed, modified, added) in cases {
+            let c = compare(&lhs, &rhs, ty);
+            let got = (
+                c.removed.to_fields_v1(),
+                c.modified.to_fields_v1(),
+                c.added.to_fields_v1(),
+            );
+            assert_eq!(
+                got,
+                (removed.clone(), modified.clone(), added.clone()),
+                "{lhs} -> {rhs}"
+            );
+            let r = compare(&rhs, &lhs, ty);
+            let got = (
+                r.removed.to_fields_v1(),
+                r.modified.to_fields_v1(),
+                r.added.to_fields_v1(),
+            );
+            assert_eq!(got, (added, modified, removed), "reverse of {lhs} -> {rhs}");
+        }
     }
 
     #[test]
