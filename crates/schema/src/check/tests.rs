@@ -190,8 +190,8 @@ fn type_and_value_errors_worded_like_the_api_server() {
         r#"spec.items: Too many: 4: must have at most 3 items"#,
         r#"spec.items[1]: Duplicate value: map[string]interface {}{"name":"a"}"#,
         r#"spec.items[2].name: Required value"#,
-        r#"spec.template.apiVersion: Required value: must not be empty"#,
-        r#"spec.template.kind: Required value: must not be empty"#,
+        r#"spec.template.apiVersion: Required value"#,
+        r#"spec.template.kind: Required value"#,
         r#"status.ok: Invalid value: "string": status.ok in body must be of type boolean: "string""#,
     ];
     want.sort();
@@ -398,4 +398,31 @@ fn deep_nesting_is_refused_not_overflowed() {
     let mut shallow = json!({"spec": {"versions": [{"schema": {"openAPIV3Schema":
         {"type": "object", "properties": {"x": {"type": "string"}}}}}]}});
     assert!(check(root, &mut shallow, &CheckOptions::default()).is_valid());
+}
+
+#[test]
+fn embedded_type_meta() {
+    let s = crd_schema();
+    let mut obj = json!({"spec": {"url": "https://x", "template": {"apiVersion": "a/b/c", "kind": "Not_A_Kind"}}});
+    let mut got = messages(&run(&s, &mut obj));
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            r#"spec.template.apiVersion: Invalid value: "a/b/c": unexpected GroupVersion string: a/b/c"#,
+            r#"spec.template.kind: Invalid value: "Not_A_Kind": may have mixed case, but should otherwise match: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"#,
+        ]
+    );
+    let mut obj = json!({"spec": {"url": "https://x", "template": {"apiVersion": "", "kind": 3}}});
+    let mut got = messages(&run(&s, &mut obj));
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            r#"spec.template.apiVersion: Invalid value: "": must not be empty"#,
+            r#"spec.template.kind: Invalid value: 3: must be a string"#,
+        ]
+    );
+    let mut obj = json!({"spec": {"url": "https://x", "template": {"apiVersion": "apps/v1", "kind": "Deployment"}}});
+    assert!(run(&s, &mut obj).is_valid());
 }

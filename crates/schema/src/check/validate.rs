@@ -66,18 +66,7 @@ fn validate_object(
         }
     }
     if node.embedded_resource {
-        for name in ["apiVersion", "kind"] {
-            if map
-                .get(name)
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
-                let len = push_key(path, name);
-                let message = "Required value: must not be empty".to_string();
-                push(report, path, FieldErrorKind::Required, message);
-                path.truncate(len);
-            }
-        }
+        check_type_meta(map, path, report);
     }
     for (key, child) in map {
         let len = push_key(path, key);
@@ -90,6 +79,12 @@ fn validate_object(
                     validate(declared, child, path, report);
                 }
             }
+        } else if node.resource_root
+            && matches!(key.as_str(), "apiVersion" | "kind")
+            && node.property(key).is_none()
+        {
+            // Implied, not declared: checked as type metadata above (embedded resources)
+            // or by request decoding (the root).
         } else if let Some(field) = t.field(key) {
             validate(field, child, path, report);
         } else if let Some(values) = t.values() {
@@ -97,6 +92,66 @@ fn validate_object(
         }
         path.truncate(len);
     }
+}
+
+/// `apiVersion` and `kind` of an embedded resource, as the API server checks them.
+fn check_type_meta(map: &Map<String, Value>, path: &mut String, report: &mut CheckReport) {
+    for name in ["apiVersion", "kind"] {
+        let len = push_key(path, name);
+        let problem = match map.get(name) {
+            None => {
+                let message = "Required value".to_string();
+                push(report, path, FieldErrorKind::Required, message);
+                None
+            }
+            Some(Value::String(s)) if s.is_empty() => {
+                Some((go_value(&Value::from("")), "must not be empty".to_string()))
+            }
+            Some(Value::String(s)) if name == "apiVersion" => {
+                (s.matches('/').count() > 1).then(|| {
+                    (
+                        format!("{s:?}"),
+                        format!("unexpected GroupVersion string: {s}"),
+                    )
+                })
+            }
+            Some(Value::String(s)) => dns1035_label_errors(&s.to_lowercase()).map(|e| {
+                (
+                    format!("{s:?}"),
+                    format!("may have mixed case, but should otherwise match: {e}"),
+                )
+            }),
+            Some(other) => Some((go_value(other), "must be a string".to_string())),
+        };
+        if let Some((value, detail)) = problem {
+            let message = format!("Invalid value: {value}: {detail}");
+            push(report, path, FieldErrorKind::Invalid, message);
+        }
+        path.truncate(len);
+    }
+}
+
+/// Kubernetes' `IsDNS1035Label` messages, joined with `,` as the API server joins them.
+fn dns1035_label_errors(s: &str) -> Option<String> {
+    let mut errors = Vec::new();
+    if s.len() > 63 {
+        errors.push("must be no more than 63 characters".to_string());
+    }
+    let b = s.as_bytes();
+    let valid = !b.is_empty()
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[b.len() - 1] != b'-';
+    if !valid {
+        errors.push(
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start \
+             with an alphabetic character, and end with an alphanumeric character (e.g. \
+             'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+                .to_string(),
+        );
+    }
+    (!errors.is_empty()).then(|| errors.join(","))
 }
 
 fn type_matches(node: &Node, v: &Value) -> bool {
