@@ -657,7 +657,7 @@ mod tests {
             (
                 typed,
                 json!({"numeric":1}),
-                json!({"numeric":3.14159}),
+                json!({"numeric":2.5}),
                 json!({}),
                 json!({"f:numeric":{}}),
                 json!({}),
