@@ -308,3 +308,87 @@ fn git_repository_required_types_and_unknown_fields() {
     assert!(r["metadata"].get("nonsense").is_none());
     assert_eq!(r["spec"]["ref"]["branch"], "main");
 }
+
+fn crd<'c>(crds: &'c [Served], api_version: &str, kind: &str) -> &'c Served {
+    crds.iter()
+        .find(|c| c.api_version == api_version && c.kind == kind)
+        .unwrap()
+}
+
+/// The walkthrough's image automation objects (DESIGN.md), as users write them: defaults
+/// come before validation, so a defaulted required field (`sourceRef.kind`) is satisfied.
+#[test]
+fn image_automation_defaults_satisfy_required_fields() {
+    let crds = flux_crds();
+    let automation = crd(&crds, "image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation");
+    let spec = &automation.raw["properties"]["spec"]["properties"];
+    let object: Value = serde_json::json!({
+        "apiVersion": "image.toolkit.fluxcd.io/v1",
+        "kind": "ImageUpdateAutomation",
+        "metadata": {"name": "sock-shop", "namespace": "flux-system"},
+        "spec": {
+            "interval": "1m",
+            "sourceRef": {"name": "microservices-repo"},
+            "git": {
+                "checkout": {"ref": {"branch": "main"}},
+                "commit": {"author": {"email": "fluxcdbot@users.noreply.github.com", "name": "fluxcdbot"}},
+                "push": {"branch": "main"}
+            }
+        }
+    });
+    let root = automation.schema.root().unwrap();
+    let mut defaulted = object.clone();
+    let report = check(root, &mut defaulted, &CheckOptions::default());
+    assert!(report.is_valid(), "{:?}", report.errors);
+    assert_eq!(
+        defaulted["spec"]["sourceRef"]["kind"],
+        spec["sourceRef"]["properties"]["kind"]["default"]
+    );
+    assert_eq!(defaulted["spec"]["update"], spec["update"]["default"]);
+
+    let mut plain = object.clone();
+    let options = CheckOptions {
+        prune_unknown: true,
+        apply_defaults: false,
+    };
+    let report = check(root, &mut plain, &options);
+    let got: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(got, ["spec.sourceRef.kind: Required value"]);
+
+    let policy = crd(&crds, "image.toolkit.fluxcd.io/v1", "ImagePolicy");
+    let numerical = &policy.raw["properties"]["spec"]["properties"]["policy"]["properties"]
+        ["numerical"]["properties"]["order"];
+    let mut object: Value = serde_json::json!({
+        "apiVersion": "image.toolkit.fluxcd.io/v1",
+        "kind": "ImagePolicy",
+        "metadata": {"name": "front-end", "namespace": "flux-system"},
+        "spec": {
+            "imageRepositoryRef": {"name": "front-end"},
+            "filterTags": {"pattern": "^main-[a-f0-9]+-(?P<build>[0-9]+)", "extract": "$build"},
+            "policy": {"numerical": {}}
+        }
+    });
+    let root = policy.schema.root().unwrap();
+    let report = check(root, &mut object, &CheckOptions::default());
+    assert!(report.is_valid(), "{:?}", report.errors);
+    assert_eq!(
+        object["spec"]["policy"]["numerical"]["order"],
+        numerical["default"]
+    );
+    object["spec"]["policy"]["numerical"]["order"] = Value::from("up");
+    let report = check(root, &mut object, &CheckOptions::default());
+    let supported: Vec<String> = numerical["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{:?}", v.as_str().unwrap()))
+        .collect();
+    let got: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [format!(
+            "spec.policy.numerical.order: Unsupported value: \"up\": supported values: {}",
+            supported.join(", ")
+        )]
+    );
+}
