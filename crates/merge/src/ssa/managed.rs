@@ -145,6 +145,68 @@ pub(crate) fn encode(obj: &mut Value, mut entries: Vec<Entry>) {
     }
 }
 
+/// How many `Update` entries Kubernetes keeps before folding the oldest into
+/// [`ANCIENT_CHANGES`].
+pub(crate) const MAX_UPDATE_MANAGERS: usize = 10;
+
+/// The manager that collects the fields of the oldest `Update` entries past the cap.
+pub const ANCIENT_CHANGES: &str = "ancient-changes";
+
+/// Keeps at most [`MAX_UPDATE_MANAGERS`] `Update` entries, as Kubernetes does: oldest first,
+/// each entry past the cap is folded, per API version, into an `ancient-changes` entry that
+/// takes the time of the newest entry folded into it.
+pub(crate) fn cap_update_managers(entries: &mut Vec<Entry>) {
+    let mut updaters: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].operation == UPDATE)
+        .collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    updaters.sort_by(|&a, &b| {
+        (&entries[a].time, &entries[a].manager).cmp(&(&entries[b].time, &entries[b].manager))
+    });
+    let mut remaining = updaters.len();
+    let mut first_of_version: Vec<(String, usize)> = Vec::new();
+    let mut folded: Vec<usize> = Vec::new();
+    for &i in &updaters {
+        if remaining <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[i].api_version.clone();
+        match first_of_version.iter().find(|(v, _)| *v == version) {
+            None => first_of_version.push((version, i)),
+            Some(&(_, first)) => {
+                let (moved, time) = (entries[i].fields.clone(), entries[i].time.clone());
+                let bucket = &mut entries[first];
+                bucket.manager = ANCIENT_CHANGES.to_string();
+                bucket.subresource = String::new();
+                bucket.fields.union_with(&moved);
+                bucket.time = time;
+                folded.push(i);
+                remaining -= 1;
+            }
+        }
+    }
+    folded.sort_unstable();
+    for i in folded.into_iter().rev() {
+        entries.remove(i);
+    }
+    // A bucket from an earlier cap and a new one of the same version become one entry.
+    let mut merged: Vec<Entry> = Vec::with_capacity(entries.len());
+    for e in entries.drain(..) {
+        match merged.iter_mut().find(|m| m.same_manager(&e)) {
+            Some(m) => {
+                m.fields.union_with(&e.fields);
+                if e.time > m.time {
+                    m.time = e.time;
+                }
+            }
+            None => merged.push(e),
+        }
+    }
+    *entries = merged;
+}
+
 /// Fields Kubernetes never records in managedFields: identity and server-owned metadata.
 pub(crate) fn strip(set: &mut FieldSet) {
     let f = |s: &str| PathElement::Field(s.to_string());

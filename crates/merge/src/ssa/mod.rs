@@ -11,6 +11,25 @@
 //!
 //! The object's `metadata.managedFields` is both input (on the live object) and output (on the
 //! returned object), encoded exactly as Kubernetes does (`FieldsV1`).
+//!
+//! ```
+//! use flotilla_merge::{builtin_type, ssa};
+//! use serde_json::json;
+//!
+//! let cm = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap",
+//!                          "metadata": {"name": "c"}, "data": {"key": v}});
+//! let ty = builtin_type("v1", "ConfigMap");
+//! let opts = |m: &str| ssa::ApplyOptions {
+//!     manager: m.into(),
+//!     time: "2026-11-26T10:00:00Z".into(),
+//!     ..Default::default()
+//! };
+//! let live = ssa::apply(None, &cm("a"), ty, &opts("flux")).unwrap();
+//! assert_eq!(live["metadata"]["managedFields"][0]["fieldsV1"], json!({"f:data": {"f:key": {}}}));
+//! // Another manager changing the field conflicts (409) unless it forces.
+//! let err = ssa::apply(Some(&live), &cm("b"), ty, &opts("other")).unwrap_err();
+//! assert_eq!(err.to_string(), "Apply failed with 1 conflict: conflict with \"flux\": .data.key");
+//! ```
 
 mod fieldset;
 mod managed;
@@ -22,7 +41,7 @@ use serde_json::{Map, Value};
 use self::fieldset::path_string;
 use self::managed::{Entry, APPLY, UPDATE};
 
-pub use self::managed::{APPLY as OPERATION_APPLY, UPDATE as OPERATION_UPDATE};
+pub use self::managed::{ANCIENT_CHANGES, APPLY as OPERATION_APPLY, UPDATE as OPERATION_UPDATE};
 
 /// The manager Kubernetes credits with an object's existing fields when the first apply meets
 /// an object that has no managed fields.
@@ -131,6 +150,9 @@ pub enum SsaError {
     /// No field manager was given; the API server requires one for apply (`?fieldManager=`).
     #[error("server-side apply: a field manager is required; pass fieldManager")]
     MissingManager,
+    /// The applied configuration carries `metadata.managedFields`, which Kubernetes refuses (400).
+    #[error("server-side apply: metadata.managedFields must be nil in an applied configuration; remove it")]
+    ManagedFieldsInApply,
 }
 
 fn api_version_of(explicit: &str, obj: &Value) -> String {
@@ -200,6 +222,12 @@ pub fn apply(
     }
     if opts.manager.is_empty() {
         return Err(SsaError::MissingManager);
+    }
+    if applied
+        .pointer("/metadata/managedFields")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(SsaError::ManagedFieldsInApply);
     }
     let live_obj = live
         .map(managed::without_managed_fields)
@@ -414,6 +442,7 @@ pub fn record_update(
         managers.push(me);
     }
     *new = new_obj;
+    managed::cap_update_managers(&mut managers);
     managed::encode(new, managers);
     Ok(())
 }

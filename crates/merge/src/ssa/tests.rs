@@ -611,3 +611,49 @@ fn owned_fields_lists_paths() {
     );
     assert_eq!(owned_fields(&live, "nobody", OPERATION_APPLY), None);
 }
+
+#[test]
+fn applied_configuration_must_not_carry_managed_fields() {
+    let mut cfg = test_cm("v");
+    cfg["metadata"]["managedFields"] = json!([{"manager": "x"}]);
+    assert_eq!(
+        apply(None, &cfg, cm(), &opts("kubectl", T0)),
+        Err(SsaError::ManagedFieldsInApply)
+    );
+}
+
+#[test]
+fn update_managers_are_capped_at_ten() {
+    let mut live = ok(apply(None, &test_cm("v"), cm(), &opts("kubectl", T0)));
+    for i in 0..12 {
+        let mut new = live.clone();
+        new["data"][format!("k{i}")] = json!("x");
+        let time = format!("2026-11-26T11:00:{i:02}Z");
+        record_update(
+            Some(&live),
+            &mut new,
+            cm(),
+            &update_opts(&format!("editor-{i:02}"), &time),
+        )
+        .expect("update");
+        live = new;
+    }
+    let entries = managed(&live);
+    let updates: Vec<&Value> = entries
+        .as_array()
+        .map(|l| l.iter().filter(|e| e["operation"] == "Update").collect())
+        .unwrap_or_default();
+    assert_eq!(updates.len(), 10);
+    // The three oldest (00, 01, 02) went into one bucket with the newest of their times.
+    let bucket = entry(&live, managed::ANCIENT_CHANGES);
+    assert_eq!(bucket["time"], "2026-11-26T11:00:02Z");
+    assert_eq!(
+        bucket["fieldsV1"],
+        json!({"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}})
+    );
+    assert!(live.pointer("/metadata/managedFields").is_some());
+    assert_eq!(
+        entry(&live, "editor-03")["fieldsV1"],
+        json!({"f:data": {"f:k3": {}}})
+    );
+}
