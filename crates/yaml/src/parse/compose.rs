@@ -191,15 +191,39 @@ impl<'a> Composer<'a> {
         })
     }
 
-    /// Whether another document follows; its start location if so.
-    pub(super) fn next_document_start(&mut self) -> Result<Option<Location>, Error> {
-        while let Some(ev) = self.parser.next_event() {
-            let (ev, span) = ev.map_err(|e| self.syntax(&e))?;
-            if let Event::DocumentStart(_) = ev {
-                return Ok(Some(self.loc(&span.start)));
+    /// The start of the next document that holds something (empty and `null` documents, such
+    /// as the one a trailing `---` opens, do not count).
+    pub(super) fn next_nonempty_document(&mut self) -> Result<Option<Location>, Error> {
+        loop {
+            let mut start = None;
+            while let Some(ev) = self.parser.next_event() {
+                let (ev, span) = ev.map_err(|e| self.syntax(&e))?;
+                if let Event::DocumentStart(_) = ev {
+                    start = Some(self.loc(&span.start));
+                    break;
+                }
+            }
+            let Some(at) = start else {
+                return Ok(None);
+            };
+            // Re-enter the document just started: read its content.
+            let mut root: Option<Value> = None;
+            while let Some(ev) = self.parser.next_event() {
+                let (ev, span) = ev.map_err(|e| self.syntax(&e))?;
+                match ev {
+                    Event::DocumentEnd | Event::StreamEnd => break,
+                    Event::StreamStart | Event::Nothing | Event::DocumentStart(_) => {}
+                    other => {
+                        if let Some(node) = self.event(other, span)? {
+                            root = Some(node.value);
+                        }
+                    }
+                }
+            }
+            if root.is_some_and(|v| !v.is_null()) {
+                return Ok(Some(at));
             }
         }
-        Ok(None)
     }
 
     fn in_flow(&self) -> bool {

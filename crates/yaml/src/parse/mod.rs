@@ -37,6 +37,7 @@ impl Default for ParseOptions {
 }
 
 /// Parses exactly one document; an empty text (or one holding only comments) is `null`.
+/// Further documents are an error unless empty (a trailing `---` is fine).
 pub fn from_str(src: &str) -> Result<Value, Error> {
     from_str_with(src, &ParseOptions::default())
 }
@@ -46,7 +47,7 @@ pub fn from_str_with(src: &str, opts: &ParseOptions) -> Result<Value, Error> {
     compose::check_source(src, 0)?;
     let mut c = Composer::new(src, opts, 0);
     let first = c.next_document()?;
-    if let Some(at) = c.next_document_start()? {
+    if let Some(at) = c.next_nonempty_document()? {
         return Err(Error::MultipleDocuments { at });
     }
     Ok(first.unwrap_or(Value::Null))
