@@ -344,6 +344,7 @@ fn streams_and_structure_match_kubectl() {
         ("merge list", "data:\n  <<: [{a: 1}, {a: 2, b: 3}]\n"),
         ("quoted merge key", "data:\n  \"<<\": {a: 1}\n  b: 2\n"),
         ("top-level merge", "x: &x {b: 1}\n<<: *x\n"),
+        ("empty key", "data:\n  ?\n  : x\n  b: 1\n"),
         ("flow empties", "data: {a: , b: [c: ], d: {? e}, f: !!set {g, h}}\n"),
         ("tags", "data:\n  a: !!str 12\n  b: !!int \"12\"\n  c: !!float 1\n  d: !custom x\n  e: ! 12\n  f: !!binary aGVsbG8=\n  g: !!timestamp 2001-12-14\n  h: !!null \"\"\n"),
         ("top-level non-string keys", "1: a\ntrue: b\n2001-12-14: d\n"),

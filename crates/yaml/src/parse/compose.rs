@@ -226,6 +226,11 @@ impl<'a> Composer<'a> {
         }
     }
 
+    /// Whether the next node is a mapping key.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
     fn in_flow(&self) -> bool {
         self.stack.last().is_some_and(Frame::flow)
     }
@@ -263,10 +268,10 @@ impl<'a> Composer<'a> {
                     && text.is_empty()
                     && style == ScalarStyle::Plain
                     && tag.is_none()
-                    && self.in_flow()
+                    && (self.in_flow() || self.expects_key())
                 {
-                    // go-yaml v3 writes an empty plain scalar inside a flow collection as '',
-                    // which kyaml then reads back as an empty string.
+                    // go-yaml v3 writes an empty plain scalar inside a flow collection or as a
+                    // key as '', which kyaml then reads back as an empty string.
                     s.value = Value::String(String::new());
                     s.key = KeyKind::Str(String::new());
                 }
