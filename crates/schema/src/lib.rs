@@ -18,9 +18,9 @@
 //! extensions are read from the property first and structure from the definition.
 //! int-or-string and `Quantity` are [`Shape::Scalar`] (accepting numbers and strings);
 //! free-form types (`RawExtension`, `JSON`, preserve-unknown-fields without properties) are
-//! [`Shape::Unknown`]. At a resource root (CRD root, embedded resource) `metadata` is the
-//! built-in `ObjectMeta` unless the CRD spells out its fields, and `apiVersion`/`kind` are
-//! strings.
+//! [`Shape::Unknown`]. At a resource root (CRD root, embedded resource) `metadata` is always
+//! the built-in `ObjectMeta` (a CRD's own `name` restrictions are still checked), and
+//! `apiVersion`/`kind` are strings. Objects nested deeper than [`MAX_DEPTH`] are refused.
 //!
 //! ```
 //! use flotilla_schema::{check, CheckOptions, ListType, Schema};
