@@ -26,10 +26,28 @@ impl PathElement {
     /// The key element of an associative-list item: its `keys` fields, sorted by name.
     /// Key fields the item lacks are left out.
     pub fn key_of(item: &Value, keys: &[String]) -> PathElement {
-        let sorted: BTreeMap<&str, &Value> = keys
+        PathElement::key_with_defaults(item, keys, |_| None)
+    }
+
+    /// [`PathElement::key_of`], with `default` supplying key fields the item lacks (as
+    /// Kubernetes uses schema defaults of list-map keys, e.g. a port's `protocol: TCP`).
+    pub fn key_with_defaults(
+        item: &Value,
+        keys: &[String],
+        default: impl Fn(&str) -> Option<Value>,
+    ) -> PathElement {
+        let defaults: Vec<(&str, Value)> = keys
+            .iter()
+            .filter(|k| item.get(k.as_str()).is_none())
+            .filter_map(|k| default(k).map(|v| (k.as_str(), v)))
+            .collect();
+        let mut sorted: BTreeMap<&str, &Value> = keys
             .iter()
             .filter_map(|k| item.get(k).map(|v| (k.as_str(), v)))
             .collect();
+        for (k, v) in &defaults {
+            sorted.insert(k, v);
+        }
         PathElement::Key(compact_sorted(sorted))
     }
 

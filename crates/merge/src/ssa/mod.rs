@@ -266,7 +266,7 @@ pub fn apply(
         owned.union_with(&e.fields);
     }
     for path in last_set.difference(&owned).paths() {
-        typed::remove_path(&mut merged, &path, &owned);
+        typed::remove_path(&mut merged, &path, ty, &owned);
     }
     // Pruning removed fields: nobody owns them any more.
     take_changed_fields(&live_obj, &merged, ty, &mut managers, true)?;

@@ -657,3 +657,34 @@ fn update_managers_are_capped_at_ten() {
         json!({"f:data": {"f:k3": {}}})
     );
 }
+
+#[test]
+fn ports_without_protocol_match_their_defaulted_live_items() {
+    // The live object went through defaulting (protocol: TCP); the configuration omits it.
+    let cfg = deployment(json!([{"name": "app", "image": "i", "ports": [{"containerPort": 80}]}]));
+    let live = ok(apply(None, &cfg, deploy(), &opts("flux", T0)));
+    let app = &entry(&live, "flux")["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+        ["k:{\"name\":\"app\"}"];
+    assert_eq!(
+        app["f:ports"],
+        json!({"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}})
+    );
+    let mut defaulted = live.clone();
+    defaulted["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = json!("TCP");
+    let again = ok(apply(Some(&defaulted), &cfg, deploy(), &opts("flux", T1)));
+    assert_eq!(
+        again["spec"]["template"]["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    // Dropping the port removes the defaulted live item.
+    let none = ok(apply(
+        Some(&defaulted),
+        &deployment(json!([{"name": "app", "image": "i"}])),
+        deploy(),
+        &opts("flux", T1),
+    ));
+    assert_eq!(
+        none["spec"]["template"]["spec"]["containers"][0].get("ports"),
+        None
+    );
+}

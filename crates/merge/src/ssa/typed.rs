@@ -82,9 +82,22 @@ fn list_items<'v>(k: Kind<'_>, v: &'v Value) -> Vec<(PathElement, &'v Value)> {
 /// The path element naming a list item: its key fields, or its value.
 fn identity(k: Kind<'_>, item: &Value) -> PathElement {
     match k {
-        Kind::Assoc(keys, _) => PathElement::key_of(item, keys),
+        Kind::Assoc(keys, item_ty) => {
+            PathElement::key_with_defaults(item, keys, |key| key_default(item_ty, key))
+        }
         _ => PathElement::value_of(item),
     }
+}
+
+/// The value a list-map key field takes when an item omits it: the schema's `default`, or
+/// for built-in kinds `protocol: TCP`, the one defaulted key of Kubernetes' list-map keys
+/// (container and service ports; the embedded v1.21 schema predates the published default).
+fn key_default(item_ty: Ty<'_>, key: &str) -> Option<Value> {
+    let t = item_ty?;
+    if let Some(d) = t.field(key).and_then(|f| f.default_value()) {
+        return Some(d.clone());
+    }
+    (t.schema().is_builtin() && key == "protocol").then(|| Value::String("TCP".into()))
 }
 
 fn item_type(k: Kind<'_>) -> Ty<'_> {
@@ -429,56 +442,85 @@ fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
     out
 }
 
-/// Removes the node at `path` from `obj`, then any map or list left empty above it that no
-/// manager owns (as typed Kubernetes objects drop empty optional fields). Returns whether
-/// something was removed.
-pub(crate) fn remove_path(obj: &mut Value, path: &[PathElement], owned: &FieldSet) -> bool {
-    remove_at(obj, path, owned, &mut Vec::new())
+/// Removes the node at `path` from `obj` (of type `ty`), then any map or list left empty
+/// above it that no manager owns (as typed Kubernetes objects drop empty optional fields).
+/// Returns whether something was removed.
+pub(crate) fn remove_path(
+    obj: &mut Value,
+    path: &[PathElement],
+    ty: Ty<'_>,
+    owned: &FieldSet,
+) -> bool {
+    remove_at(obj, path, ty, owned, &mut Vec::new())
 }
 
-fn remove_at(node: &mut Value, path: &[PathElement], owned: &FieldSet, at: &mut Path) -> bool {
+/// Whether the list item at `index` is the one `pe` names, in a list of kind `k`.
+fn names_item(k: Kind<'_>, pe: &PathElement, index: usize, item: &Value) -> bool {
+    match (pe, k) {
+        (PathElement::Key(_) | PathElement::Value(_), Kind::Assoc(..) | Kind::Set(_)) => {
+            identity(k, item) == *pe
+        }
+        _ => pe.matches_item(index, item),
+    }
+}
+
+fn remove_child(node: &mut Value, pe: &PathElement, k: Kind<'_>) -> bool {
+    match (node, pe) {
+        (Value::Object(m), PathElement::Field(name)) => m.remove(name).is_some(),
+        (Value::Array(items), pe) => {
+            let before = items.len();
+            let mut index = 0;
+            items.retain(|item| {
+                let keep = !names_item(k, pe, index, item);
+                index += 1;
+                keep
+            });
+            items.len() != before
+        }
+        _ => false,
+    }
+}
+
+fn remove_at(
+    node: &mut Value,
+    path: &[PathElement],
+    ty: Ty<'_>,
+    owned: &FieldSet,
+    at: &mut Path,
+) -> bool {
     let Some((first, rest)) = path.split_first() else {
         return false;
     };
+    let k = kind(ty, node);
     if rest.is_empty() {
-        match (node, first) {
-            (Value::Object(m), PathElement::Field(name)) => m.remove(name).is_some(),
-            (Value::Array(items), pe) => {
-                let before = items.len();
-                let mut index = 0;
-                items.retain(|item| {
-                    let keep = !pe.matches_item(index, item);
-                    index += 1;
-                    keep
-                });
-                items.len() != before
-            }
-            _ => false,
-        }
-    } else {
-        let child = match (&mut *node, first) {
-            (Value::Object(m), PathElement::Field(name)) => m.get_mut(name),
-            (Value::Array(items), pe) => items
-                .iter_mut()
-                .enumerate()
-                .find(|(i, item)| pe.matches_item(*i, item))
-                .map(|(_, item)| item),
-            _ => None,
-        };
-        let Some(child) = child else {
-            return false;
-        };
-        at.push(first.clone());
-        let removed = remove_at(child, rest, owned, at);
-        let now_empty = matches!(child, Value::Object(m) if m.is_empty())
-            || matches!(child, Value::Array(a) if a.is_empty());
-        let keep_empty = owned.contains(at);
-        at.pop();
-        if removed && now_empty && !keep_empty {
-            remove_at(node, std::slice::from_ref(first), owned, at);
-        }
-        removed
+        return remove_child(node, first, k);
     }
+    let child_ty = match first {
+        PathElement::Field(name) => member(k, name).0,
+        _ => item_type(k),
+    };
+    let child = match (&mut *node, first) {
+        (Value::Object(m), PathElement::Field(name)) => m.get_mut(name),
+        (Value::Array(items), pe) => items
+            .iter_mut()
+            .enumerate()
+            .find(|(i, item)| names_item(k, pe, *i, item))
+            .map(|(_, item)| item),
+        _ => None,
+    };
+    let Some(child) = child else {
+        return false;
+    };
+    at.push(first.clone());
+    let removed = remove_at(child, rest, child_ty, owned, at);
+    let now_empty = matches!(child, Value::Object(m) if m.is_empty())
+        || matches!(child, Value::Array(a) if a.is_empty());
+    let keep_empty = owned.contains(at);
+    at.pop();
+    if removed && now_empty && !keep_empty {
+        remove_child(node, first, k);
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -765,7 +807,7 @@ mod tests {
             PathElement::Field("labels".into()),
             PathElement::Field("a".into()),
         ];
-        assert!(remove_path(&mut v, &path, &FieldSet::new()));
+        assert!(remove_path(&mut v, &path, None, &FieldSet::new()));
         assert_eq!(v, json!({"metadata":{"name":"x"}}));
     }
 }
