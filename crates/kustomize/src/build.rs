@@ -32,7 +32,14 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
     };
     if !opts.overrides.is_empty() {
         let v = flux::apply_overrides(&loader, &k, &opts.overrides);
-        k = level::kustomization_from_value(&mut Ctx { opts, warnings: Vec::new() }, &v, "kustomization.yaml")?;
+        k = level::kustomization_from_value(
+            &mut Ctx {
+                opts,
+                warnings: Vec::new(),
+            },
+            &v,
+            "kustomization.yaml",
+        )?;
     }
 
     // Every level: resources, generators, components, transformers.
@@ -49,9 +56,11 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         dir: loader.root().display().to_string(),
         source,
     })?;
-    vars::resolve(&mut list, &var_list, &config.var_reference).map_err(|source| BuildError::Transform {
-        dir: loader.root().display().to_string(),
-        source,
+    vars::resolve(&mut list, &var_list, &config.var_reference).map_err(|source| {
+        BuildError::Transform {
+            dir: loader.root().display().to_string(),
+            source,
+        }
     })?;
     list.retain(|r| !is_local_config(r));
 
@@ -62,7 +71,11 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
             Order::Fifo => {}
             Order::Legacy => {
                 let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-                order::legacy_sort(&mut list, &s(order::DEFAULT_ORDER_FIRST), &s(order::DEFAULT_ORDER_LAST))
+                order::legacy_sort(
+                    &mut list,
+                    &s(order::DEFAULT_ORDER_FIRST),
+                    &s(order::DEFAULT_ORDER_LAST),
+                )
             }
         },
     }
@@ -120,7 +133,9 @@ fn is_local_config(r: &Resource) -> bool {
         == Some("true")
 }
 
-fn sort_options(k: &crate::kustomization::Kustomization) -> Option<(Order, Vec<String>, Vec<String>)> {
+fn sort_options(
+    k: &crate::kustomization::Kustomization,
+) -> Option<(Order, Vec<String>, Vec<String>)> {
     let so = k.field("sortOptions");
     if so.is_null() {
         return None;
@@ -135,7 +150,12 @@ fn sort_options(k: &crate::kustomization::Kustomization) -> Option<(Order, Vec<S
             Some(l) if !l.is_null() => l
                 .get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => d.iter().map(|x| x.to_string()).collect(),
         }

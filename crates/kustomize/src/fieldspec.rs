@@ -176,7 +176,9 @@ fn spec_list(v: &Value, what: &str) -> Result<Vec<FieldSpec>, FieldSpecError> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items.iter().map(FieldSpec::from_value).collect(),
-        _ => Err(FieldSpecError::Invalid(format!("{what} must be a list of field specs"))),
+        _ => Err(FieldSpecError::Invalid(format!(
+            "{what} must be a list of field specs"
+        ))),
     }
 }
 
@@ -185,7 +187,8 @@ impl TransformerConfig {
     pub fn defaults() -> Result<TransformerConfig, FieldSpecError> {
         let mut tc = TransformerConfig::default();
         for text in DEFAULT_FILES {
-            let v = flotilla_yaml::from_str(text).map_err(|e| FieldSpecError::Yaml(e.to_string()))?;
+            let v =
+                flotilla_yaml::from_str(text).map_err(|e| FieldSpecError::Yaml(e.to_string()))?;
             tc.merge(&TransformerConfig::from_value(&v)?)?;
         }
         Ok(tc)
@@ -373,7 +376,9 @@ mod tests {
             &FieldSpec::any("metadata/labels", true),
             CreateKind::Map,
             &mut |n| {
-                n.as_object_mut().expect("map").insert("a".into(), json!("b"));
+                n.as_object_mut()
+                    .expect("map")
+                    .insert("a".into(), json!("b"));
                 Ok(())
             },
         )

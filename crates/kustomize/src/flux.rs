@@ -61,7 +61,12 @@ impl Ignore {
     fn ignored(&self, rel: &str, is_dir: bool) -> bool {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         self.patterns.iter().any(|(p, anchored, dir_only)| {
-            (!dir_only || is_dir) && if *anchored { glob(p, rel) } else { glob(p, name) }
+            (!dir_only || is_dir)
+                && if *anchored {
+                    glob(p, rel)
+                } else {
+                    glob(p, name)
+                }
         })
     }
 }
@@ -74,7 +79,12 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
     let mut resources = Vec::new();
     let mut stack = vec![root.clone()];
     // Depth-first in lexical order, as filepath.Walk visits.
-    fn walk(dir: &Path, root: &Path, ignore: &Ignore, out: &mut Vec<String>) -> Result<(), BuildError> {
+    fn walk(
+        dir: &Path,
+        root: &Path,
+        ignore: &Ignore,
+        out: &mut Vec<String>,
+    ) -> Result<(), BuildError> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| crate::loader::LoadError::Io {
                 path: dir.display().to_string(),
@@ -85,7 +95,11 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
             .collect();
         entries.sort();
         for p in entries {
-            let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
             if p.is_dir() {
                 if ignore.ignored(&rel, true) {
                     continue;
@@ -100,10 +114,11 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
                 if (ext != "yaml" && ext != "yml") || ignore.ignored(&rel, false) {
                     continue;
                 }
-                let text = std::fs::read_to_string(&p).map_err(|e| crate::loader::LoadError::Io {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                let text =
+                    std::fs::read_to_string(&p).map_err(|e| crate::loader::LoadError::Io {
+                        path: p.display().to_string(),
+                        message: e.to_string(),
+                    })?;
                 read::resources_from_text(&text, &p.display().to_string())?;
                 out.push(rel);
             }
@@ -114,7 +129,10 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
         walk(&dir, &root, &ignore, &mut resources)?;
     }
     let mut m = Map::new();
-    m.insert("apiVersion".into(), Value::String("kustomize.config.k8s.io/v1beta1".into()));
+    m.insert(
+        "apiVersion".into(),
+        Value::String("kustomize.config.k8s.io/v1beta1".into()),
+    );
     m.insert("kind".into(), Value::String("Kustomization".into()));
     m.insert(
         "resources".into(),

@@ -237,7 +237,10 @@ pub fn generate(
         md.insert("labels".into(), Value::Object(opts.labels.clone()));
     }
     if !opts.annotations.is_empty() {
-        md.insert("annotations".into(), Value::Object(opts.annotations.clone()));
+        md.insert(
+            "annotations".into(),
+            Value::Object(opts.annotations.clone()),
+        );
     }
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::String("v1".into()));

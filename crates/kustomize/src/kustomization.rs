@@ -283,8 +283,8 @@ mod tests {
 
     #[test]
     fn legacy_fields_and_warnings() {
-        let (k, w) = Kustomization::from_value(&json!({"bases": ["b"], "resources": ["a"]}))
-            .expect("valid");
+        let (k, w) =
+            Kustomization::from_value(&json!({"bases": ["b"], "resources": ["a"]})).expect("valid");
         assert_eq!(k.resources, vec!["a", "b"]);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("'bases' is deprecated"));

@@ -136,7 +136,11 @@ pub fn accumulate(
         }
     }
     if !k.list("validators").is_empty() {
-        return Err(unsupported(loader, "validators", "validator plugins are not available"));
+        return Err(unsupported(
+            loader,
+            "validators",
+            "validator plugins are not available",
+        ));
     }
 
     // Step 1: resources (files and bases), each base built to completion first.
@@ -159,10 +163,12 @@ pub fn accumulate(
             })?;
         }
     }
-    acc.config.merge(&own).map_err(|source| BuildError::Config {
-        dir: dir_of(loader),
-        source,
-    })?;
+    acc.config
+        .merge(&own)
+        .map_err(|source| BuildError::Config {
+            dir: dir_of(loader),
+            source,
+        })?;
     for c in &k.crds {
         // CRD files are read (so a missing one fails as in kustomize); their object-ref
         // extensions for name references are not interpreted.
@@ -194,7 +200,10 @@ pub fn accumulate(
             let mut entry = doc.clone();
             if let Some(m) = entry.as_object_mut() {
                 let md = m.get("metadata").cloned().unwrap_or(Value::Null);
-                m.insert("name".into(), md.get("name").cloned().unwrap_or(Value::Null));
+                m.insert(
+                    "name".into(),
+                    md.get("name").cloned().unwrap_or(Value::Null),
+                );
                 if let Some(ns) = md.get("namespace") {
                     m.insert("namespace".into(), ns.clone());
                 }
@@ -229,7 +238,11 @@ pub fn accumulate(
     // Step 6: vars are bound to the objects they read now; they are expanded at the top.
     for v in k.list("vars") {
         if let Some(i) = bind_var(&acc.resmap.list, v).map_err(tr(loader))? {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             acc.resmap.list[i].ref_var_names.push(name);
         }
         acc.vars.push(v.clone());
@@ -272,11 +285,15 @@ fn accumulate_resource(
             });
         }
         let child = accumulate(ctx, &sub, &sk, Acc::default())?;
-        acc.resmap.append_all(child.resmap.list).map_err(rm(loader))?;
-        acc.config.merge(&child.config).map_err(|source| BuildError::Config {
-            dir: dir_of(loader),
-            source,
-        })?;
+        acc.resmap
+            .append_all(child.resmap.list)
+            .map_err(rm(loader))?;
+        acc.config
+            .merge(&child.config)
+            .map_err(|source| BuildError::Config {
+                dir: dir_of(loader),
+                source,
+            })?;
         acc.vars.extend(child.vars);
         return Ok(());
     }
@@ -286,14 +303,22 @@ fn accumulate_resource(
             "resources",
             &format!(
                 "remote resource '{path}' cannot be fetched{}; vendor it into the repository",
-                if ctx.opts.enable_remote { " (remote fetching is not implemented yet)" } else { " (remote resources are disabled)" }
+                if ctx.opts.enable_remote {
+                    " (remote fetching is not implemented yet)"
+                } else {
+                    " (remote resources are disabled)"
+                }
             ),
         ));
     }
     Err(BuildError::Resource {
         dir: dir_of(loader),
         path: path.into(),
-        message: format!("evalsymlink failure on '{}' : lstat {}: no such file or directory", full.display(), full.display()),
+        message: format!(
+            "evalsymlink failure on '{}' : lstat {}: no such file or directory",
+            full.display(),
+            full.display()
+        ),
     })
 }
 
@@ -333,9 +358,17 @@ fn plugin_configs(loader: &Loader, entry: &Value, field: &str) -> Result<Vec<Val
 }
 
 fn specs_of(v: &Value) -> Result<Vec<FieldSpec>, TransformError> {
-    v.get("fieldSpecs")
+    specs_at(v, "fieldSpecs")
+}
+
+fn specs_at(v: &Value, key: &str) -> Result<Vec<FieldSpec>, TransformError> {
+    v.get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().map(FieldSpec::from_value).collect::<Result<Vec<_>, _>>())
+        .map(|a| {
+            a.iter()
+                .map(FieldSpec::from_value)
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()
         .map_err(|e| TransformError::Invalid(e.to_string()))
         .map(Option::unwrap_or_default)
@@ -347,7 +380,8 @@ fn run_transformers(loader: &Loader, k: &Kustomization, acc: &mut Acc) -> Result
     let list = &mut acc.resmap.list;
     // 1. patchesStrategicMerge
     if !k.list("patchesStrategicMerge").is_empty() {
-        patches::patches_strategic_merge(list, loader, k.list("patchesStrategicMerge")).map_err(&e)?;
+        patches::patches_strategic_merge(list, loader, k.list("patchesStrategicMerge"))
+            .map_err(&e)?;
     }
     // 2. patches
     for p in k.list("patches") {
@@ -360,8 +394,12 @@ fn run_transformers(loader: &Loader, k: &Kustomization, acc: &mut Acc) -> Result
     names::run(list, &k.name_suffix, true, &tc.name_suffix).map_err(&e)?;
     // 6. labels entries, then commonLabels
     for l in k.list("labels") {
-        let pairs = l.get("pairs").and_then(Value::as_object).cloned().unwrap_or_default();
-        let mut fss = specs_of(l).map_err(&e)?;
+        let pairs = l
+            .get("pairs")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut fss = specs_at(l, "fields").map_err(&e)?;
         let flag = |f: &str| l.get(f).and_then(Value::as_bool).unwrap_or(false);
         if flag("includeSelectors") {
             crate::fieldspec::merge_all(&mut fss, &tc.common_labels)
@@ -442,7 +480,11 @@ fn run_builtin_transformer(
     let s = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     match kind {
         "LabelTransformer" => {
-            let m = doc.get("labels").and_then(Value::as_object).cloned().unwrap_or_default();
+            let m = doc
+                .get("labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             metadata::run(list, &m, &specs)
         }
         "AnnotationsTransformer" => {
@@ -465,7 +507,10 @@ fn run_builtin_transformer(
                 _ => namespace::SubjectMode::DefaultOnly,
             };
             let opts = namespace::NamespaceOptions {
-                unset_only: doc.get("unsetOnly").and_then(Value::as_bool).unwrap_or(false),
+                unset_only: doc
+                    .get("unsetOnly")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 subjects,
             };
             namespace::run(list, ns, &specs, &opts)
@@ -486,7 +531,11 @@ fn run_builtin_transformer(
         }
         "PatchTransformer" => patches::patch_entry(list, loader, doc),
         "PatchStrategicMergeTransformer" => {
-            let mut entries: Vec<Value> = doc.get("paths").and_then(Value::as_array).cloned().unwrap_or_default();
+            let mut entries: Vec<Value> = doc
+                .get("paths")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if let Some(p) = doc.get("patches").and_then(Value::as_str) {
                 entries.push(Value::String(p.to_string()));
             }
@@ -502,7 +551,12 @@ fn run_builtin_transformer(
             patches::json6902_entry(list, loader, &e)
         }
         "ReplacementTransformer" => {
-            for r in doc.get("replacements").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            for r in doc
+                .get("replacements")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 replacements::run(list, r)?;
             }
             Ok(())
@@ -531,7 +585,10 @@ fn bind_var(list: &[Resource], v: &Value) -> Result<Option<usize>, TransformErro
     let objref = v.get("objref").cloned().unwrap_or(Value::Null);
     let kind = objref.get("kind").and_then(Value::as_str).unwrap_or("");
     let oname = objref.get("name").and_then(Value::as_str).unwrap_or("");
-    let av = objref.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let av = objref
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let want = crate::resource::Gvk::from_api_version(av, kind);
     let hits: Vec<usize> = list
         .iter()

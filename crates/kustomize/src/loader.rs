@@ -226,7 +226,8 @@ impl Loader {
 }
 
 /// The kustomization file names kustomize recognizes, in its order.
-pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Finds the kustomization file in a directory: `Ok(None)` when there is none.
 pub fn find_kustomization_file(dir: &Path) -> Result<Option<&'static str>, String> {
@@ -260,13 +261,19 @@ mod tests {
         std::os::unix::fs::symlink(t.path().join("secret"), root.join("link")).expect("symlink");
         let l = Loader::new(&root, LoadRestrictor::RootOnly, None).expect("loader");
         assert!(l.read("in").is_ok());
-        assert!(matches!(l.read("../secret"), Err(LoadError::OutsideRoot { .. })));
+        assert!(matches!(
+            l.read("../secret"),
+            Err(LoadError::OutsideRoot { .. })
+        ));
         #[cfg(unix)]
         assert!(matches!(l.read("link"), Err(LoadError::OutsideRoot { .. })));
         let l = Loader::new(&root, LoadRestrictor::None, None).expect("loader");
         assert!(l.read("../secret").is_ok());
         let l = Loader::new(&root, LoadRestrictor::None, Some(&root)).expect("loader");
-        assert!(matches!(l.read("../secret"), Err(LoadError::OutsideFence { .. })));
+        assert!(matches!(
+            l.read("../secret"),
+            Err(LoadError::OutsideFence { .. })
+        ));
         assert!(matches!(l.sub(".."), Err(LoadError::OutsideFence { .. })));
         let l = Loader::new(&root, LoadRestrictor::None, None).expect("loader");
         assert!(matches!(l.sub(".."), Err(LoadError::Cycle { .. })));

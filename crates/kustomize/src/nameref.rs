@@ -76,7 +76,7 @@ pub fn run(resources: &mut [Resource], backrefs: &[NameBackRef]) -> Result<(), T
             referrer.cluster_scoped
                 || t.cluster_scoped
                 || t.cur.is_ns_equals(&referrer.cur)
-                || rb_namespaces.iter().any(|n| *n == t.namespace)
+                || rb_namespaces.contains(&t.namespace)
         };
         for br in backrefs {
             for spec in &br.referrers {
@@ -107,13 +107,19 @@ pub fn run(resources: &mut [Resource], backrefs: &[NameBackRef]) -> Result<(), T
                     reachable: &reachable,
                 };
                 let object = describe_id(&referrer.cur);
-                let res = crate::fieldspec::walk(&mut r.obj, spec, CreateKind::None, &mut |v: &mut Value| {
-                    ctx.set(v)
-                });
+                let res = crate::fieldspec::walk(
+                    &mut r.obj,
+                    spec,
+                    CreateKind::None,
+                    &mut |v: &mut Value| ctx.set(v),
+                );
                 match res {
                     Ok(()) => {}
                     // kustomize skips referrers whose path does not resolve.
-                    Err(TransformError::Field { source: FieldSpecError::NotTraversable { .. }, .. }) => {}
+                    Err(TransformError::Field {
+                        source: FieldSpecError::NotTraversable { .. },
+                        ..
+                    }) => {}
                     Err(e) => {
                         return Err(TransformError::Invalid(format!(
                             "updating name reference in '{}' field of '{object}': {e}",
@@ -207,7 +213,8 @@ impl Ctx<'_> {
                 if same {
                     Ok(Some(c[0]))
                 } else {
-                    let ids: Vec<String> = c.iter().map(|&i| self.targets[i].cur.to_string()).collect();
+                    let ids: Vec<String> =
+                        c.iter().map(|&i| self.targets[i].cur.to_string()).collect();
                     Err(TransformError::Invalid(format!(
                         " found multiple possible referrals: {}",
                         ids.join(", ")

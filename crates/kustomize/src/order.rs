@@ -31,11 +31,25 @@ pub const DEFAULT_ORDER_FIRST: &[&str] = &[
 ];
 
 /// The legacy order's default last kinds.
-pub const DEFAULT_ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+pub const DEFAULT_ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 fn gvk_key(g: &Gvk) -> String {
-    let or = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
-    format!("{}_{}_{}", or(&g.group, "~G"), or(&g.version, "~V"), or(&g.kind, "~K"))
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        or(&g.group, "~G"),
+        or(&g.version, "~V"),
+        or(&g.kind, "~K")
+    )
 }
 
 /// Sorts in kustomize's legacy order.
@@ -52,11 +66,21 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
         .map(|r| {
             let g = r.gvk();
             let gk = gvk_key(&g);
-            let ns = if r.namespace().is_empty() { "~X" } else { r.namespace() };
+            let ns = if r.namespace().is_empty() {
+                "~X"
+            } else {
+                r.namespace()
+            };
             let nm = if r.name().is_empty() { "~N" } else { r.name() };
             let id = format!("{gk}|{ns}|{nm}");
             let is_core_ns = g.kind == "Namespace";
-            (*rank.get(g.kind.as_str()).unwrap_or(&0), gk, id, is_core_ns && g.group.is_empty(), r.clone())
+            (
+                *rank.get(g.kind.as_str()).unwrap_or(&0),
+                gk,
+                id,
+                is_core_ns && g.group.is_empty(),
+                r.clone(),
+            )
         })
         .collect();
     keyed.sort_by(|a, b| {

@@ -91,11 +91,17 @@ pub fn resources_from_values(docs: Vec<Value>, file: &str) -> Result<Vec<Resourc
                 .and_then(Value::as_str)
                 .unwrap_or("");
             if name.is_empty() {
-                return Err(invalid(format!("missing metadata.name in object {}", short(&d))));
+                return Err(invalid(format!(
+                    "missing metadata.name in object {}",
+                    short(&d)
+                )));
             }
         }
         if let Some(p) = has_null_in_list(&d, &mut Vec::new()) {
-            return Err(invalid(format!("empty item at {p} in object {}", short(&d))));
+            return Err(invalid(format!(
+                "empty item at {p} in object {}",
+                short(&d)
+            )));
         }
         nodes.push_back(d);
     }
@@ -126,7 +132,15 @@ pub fn resources_from_values(docs: Vec<Value>, file: &str) -> Result<Vec<Resourc
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 200 {
-        format!("{}...", &s[..s.char_indices().take(200).last().map(|(i, _)| i).unwrap_or(0)])
+        format!(
+            "{}...",
+            &s[..s
+                .char_indices()
+                .take(200)
+                .last()
+                .map(|(i, _)| i)
+                .unwrap_or(0)]
+        )
     } else {
         s
     }

@@ -70,7 +70,9 @@ impl ResMap {
             .collect();
         match hits.len() {
             0 => match r.behavior {
-                Behavior::Merge | Behavior::Replace => Err(ResMapError::NothingToMerge(id.to_string())),
+                Behavior::Merge | Behavior::Replace => {
+                    Err(ResMapError::NothingToMerge(id.to_string()))
+                }
                 Behavior::Create => self.append(r),
             },
             1 => {
@@ -114,7 +116,10 @@ fn merge_maps(a: Option<&Value>, b: Option<&Value>) -> Map<String, Value> {
 /// kustomize's `CopyMergeMetaDataFieldsFrom`: labels and annotations merged (new wins), name,
 /// namespace and name history taken from the existing object.
 fn copy_meta(r: &mut Resource, old: &Resource) {
-    let labels = merge_maps(Some(&Value::Object(old.string_map("labels"))), Some(&Value::Object(r.string_map("labels"))));
+    let labels = merge_maps(
+        Some(&Value::Object(old.string_map("labels"))),
+        Some(&Value::Object(r.string_map("labels"))),
+    );
     r.set_string_map("labels", labels);
     let ann = merge_maps(
         Some(&Value::Object(old.string_map("annotations"))),

@@ -265,7 +265,8 @@ impl Resource {
         if !md.is_object() {
             *md = Value::Object(Map::new());
         }
-        md.as_object_mut().expect("metadata was just made an object")
+        md.as_object_mut()
+            .expect("metadata was just made an object")
     }
 
     /// Sets `metadata.name`.

@@ -75,8 +75,7 @@ impl Selector {
         let cur = r.cur_id();
         let org = r.org_id();
         if let Some(ns) = &self.namespace {
-            if !ns.is_match(org.effective_namespace()) && !ns.is_match(cur.effective_namespace())
-            {
+            if !ns.is_match(org.effective_namespace()) && !ns.is_match(cur.effective_namespace()) {
                 return false;
             }
         }
@@ -87,7 +86,10 @@ impl Selector {
         }
         let gvk = &cur.gvk;
         if self.group.as_ref().is_some_and(|g| !g.is_match(&gvk.group))
-            || self.version.as_ref().is_some_and(|g| !g.is_match(&gvk.version))
+            || self
+                .version
+                .as_ref()
+                .is_some_and(|g| !g.is_match(&gvk.version))
             || self.kind.as_ref().is_some_and(|g| !g.is_match(&gvk.kind))
         {
             return false;
@@ -111,7 +113,13 @@ pub enum Requirement {
 }
 
 fn matches_all(reqs: &[Requirement], m: &Map<String, Value>) -> bool {
-    let get = |k: &str| m.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    let get = |k: &str| {
+        m.get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    };
     reqs.iter().all(|r| match r {
         Requirement::Exists(k) => m.contains_key(k),
         Requirement::NotExists(k) => !m.contains_key(k),
@@ -147,7 +155,9 @@ fn set_values(s: &str) -> Result<Vec<String>, SelectorError> {
     let inner = s
         .strip_prefix('(')
         .and_then(|x| x.strip_suffix(')'))
-        .ok_or_else(|| SelectorError::LabelSelector(format!("expected a set in parentheses, got {s:?}")))?;
+        .ok_or_else(|| {
+            SelectorError::LabelSelector(format!("expected a set in parentheses, got {s:?}"))
+        })?;
     Ok(inner.split(',').map(|v| v.trim().to_string()).collect())
 }
 

@@ -9,13 +9,21 @@ use crate::resource::Resource;
 use crate::transform::{apply_specs, replacements, TransformError};
 
 /// Expands every var in every var-reference field.
-pub fn resolve(list: &mut [Resource], vars: &[Value], specs: &[FieldSpec]) -> Result<(), TransformError> {
+pub fn resolve(
+    list: &mut [Resource],
+    vars: &[Value],
+    specs: &[FieldSpec],
+) -> Result<(), TransformError> {
     if vars.is_empty() {
         return Ok(());
     }
     let mut values: HashMap<String, Value> = HashMap::new();
     for v in vars {
-        let name = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let fp = v
             .get("fieldref")
             .and_then(|f| f.get("fieldpath"))
@@ -30,7 +38,11 @@ pub fn resolve(list: &mut [Resource], vars: &[Value], specs: &[FieldSpec]) -> Re
         for seg in replacements::dotted(fp) {
             cur = match cur {
                 Value::Object(m) => m.get(&seg).unwrap_or(&Value::Null),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)).unwrap_or(&Value::Null),
+                Value::Array(a) => seg
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i))
+                    .unwrap_or(&Value::Null),
                 _ => &Value::Null,
             };
         }

@@ -23,8 +23,9 @@ pub fn run(args: KustomizeArgs) -> anyhow::Result<ExitCode> {
     // Warnings come after the output, as kubectl prints them (stderr, unbuffered).
     let text = flotilla_yaml::to_string_multi(&out.objects);
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();

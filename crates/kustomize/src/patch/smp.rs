@@ -89,7 +89,12 @@ fn walk(
         dest.as_ref()
             .filter(|d| !d.is_null())
             .and_then(root_schema)
-            .or_else(|| origin.as_ref().filter(|o| !o.is_null()).and_then(root_schema))
+            .or_else(|| {
+                origin
+                    .as_ref()
+                    .filter(|o| !o.is_null())
+                    .and_then(root_schema)
+            })
     });
     let first = [&dest, &origin]
         .into_iter()
@@ -292,11 +297,7 @@ fn validate_keys(
     if valid.is_empty() {
         return (keys.to_vec(), values.to_vec());
     }
-    let vk: Vec<String> = keys
-        .iter()
-        .filter(|k| valid.contains(k))
-        .cloned()
-        .collect();
+    let vk: Vec<String> = keys.iter().filter(|k| valid.contains(k)).cloned().collect();
     let vv: Vec<String> = values
         .iter()
         .enumerate()
@@ -424,7 +425,9 @@ fn walk_assoc(
             Some(v) => Some(v),
         };
         let Some(mut val) = val else {
-            set_element(&mut dest_list, &vk, &vv, None);
+            if let Some(i) = find_element(&dest_list, &vk, &vv) {
+                dest_list.remove(i);
+            }
             continue;
         };
         if !primitive {
@@ -445,7 +448,8 @@ fn walk_assoc(
     if values_list.is_empty() {
         return Ok(Some(Value::Array(dest_list)));
     }
-    // ListPrepend: the added items come first, then target items not among them.
+    // ListPrepend: the added items come first, then target items not among them (matched on
+    // the keys they have).
     let mut result = to_add;
     for elem in dest_list {
         if primitive || valid_keys[0].is_empty() {
@@ -453,12 +457,15 @@ fn walk_assoc(
             set_element(&mut result, &[String::new()], &v, Some(elem));
             continue;
         }
-        if valid_keys.iter().any(|k| elem.get(k).is_none()) {
+        let present: Vec<String> = valid_keys
+            .iter()
+            .filter(|k| elem.get(k.as_str()).is_some())
+            .cloned()
+            .collect();
+        let v = element_values(&elem, &present);
+        if present.is_empty() || find_element(&result, &present, &v).is_none() {
             result.push(elem);
-            continue;
         }
-        let v = element_values(&elem, &valid_keys);
-        set_element(&mut result, &valid_keys, &v, Some(elem));
     }
     Ok(Some(Value::Array(result)))
 }
@@ -494,7 +501,10 @@ mod tests {
         let t = dep(json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]));
         let p = dep(json!([{"name": "a", "$patch": "delete"}]));
         let r = merge_object(t.clone(), &p).expect("merge").expect("kept");
-        assert_eq!(r["spec"]["template"]["spec"]["containers"], json!([{"name": "b", "image": "y"}]));
+        assert_eq!(
+            r["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "b", "image": "y"}])
+        );
         let p = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "$patch": "delete"});
         assert_eq!(merge_object(t, &p).expect("merge"), None);
     }

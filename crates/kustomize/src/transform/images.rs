@@ -59,7 +59,11 @@ pub fn split(image: &str) -> (String, String, String) {
         (None, None) => (image.to_string(), String::new(), String::new()),
         (ic, Some(id)) if ic.is_none() || id < ic.unwrap_or(usize::MAX) => {
             let id = id + slash;
-            (image[..id].to_string(), String::new(), image[id + 1..].to_string())
+            (
+                image[..id].to_string(),
+                String::new(),
+                image[id + 1..].to_string(),
+            )
         }
         (Some(ic), Some(id)) => {
             let (ic, id) = (ic + slash, id + slash);
@@ -71,7 +75,11 @@ pub fn split(image: &str) -> (String, String, String) {
         }
         (Some(ic), None) => {
             let ic = ic + slash;
-            (image[..ic].to_string(), image[ic + 1..].to_string(), String::new())
+            (
+                image[..ic].to_string(),
+                image[ic + 1..].to_string(),
+                String::new(),
+            )
         }
         (None, Some(_)) => unreachable_split(image),
     }
@@ -154,7 +162,11 @@ impl Matcher {
 }
 
 /// Applies one `images:` entry to every resource.
-pub fn run(resources: &mut [Resource], o: &ImageOverride, specs: &[FieldSpec]) -> Result<(), TransformError> {
+pub fn run(
+    resources: &mut [Resource],
+    o: &ImageOverride,
+    specs: &[FieldSpec],
+) -> Result<(), TransformError> {
     let m = Matcher::new(o);
     for r in resources.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
@@ -175,7 +187,13 @@ mod tests {
         let s = |x: &str| split(x);
         assert_eq!(s("nginx"), ("nginx".into(), "".into(), "".into()));
         assert_eq!(s("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
-        assert_eq!(s("reg:5000/a/b:1@sha256:ab"), ("reg:5000/a/b".into(), "1".into(), "sha256:ab".into()));
-        assert_eq!(s("a@sha256:ab"), ("a".into(), "".into(), "sha256:ab".into()));
+        assert_eq!(
+            s("reg:5000/a/b:1@sha256:ab"),
+            ("reg:5000/a/b".into(), "1".into(), "sha256:ab".into())
+        );
+        assert_eq!(
+            s("a@sha256:ab"),
+            ("a".into(), "".into(), "sha256:ab".into())
+        );
     }
 }

@@ -25,8 +25,11 @@ pub fn run(
                 Value::Null => Value::String(String::new()),
                 other => Value::String(other.to_string()),
             };
-            apply_specs(r, specs, CreateKind::Map, &mut |node: &mut Value| {
-                match node {
+            apply_specs(
+                r,
+                specs,
+                CreateKind::Map,
+                &mut |node: &mut Value| match node {
                     Value::Object(m) => {
                         m.insert((*k).clone(), val.clone());
                         Ok(())
@@ -40,8 +43,8 @@ pub fn run(
                     _ => Err(TransformError::Invalid(format!(
                         "{object}: wrong node kind: expected MappingNode to set {k}"
                     ))),
-                }
-            })?;
+                },
+            )?;
         }
     }
     Ok(())

@@ -82,7 +82,11 @@ pub fn check_unique_ids(resources: &[Resource], what: &str) -> Result<(), Transf
     let mut seen = std::collections::HashSet::new();
     for r in resources {
         let id = r.cur_id();
-        let key = (id.gvk.clone(), id.name.clone(), id.effective_namespace().to_string());
+        let key = (
+            id.gvk.clone(),
+            id.name.clone(),
+            id.effective_namespace().to_string(),
+        );
         if !seen.insert(key) {
             return Err(TransformError::Conflict(format!(
                 "{what} produces ID conflict: {id}"

@@ -40,19 +40,24 @@ pub fn run(
                 }
                 r.store_previous_id();
             }
-            apply_specs(r, std::slice::from_ref(fs), CreateKind::Scalar, &mut |v: &mut Value| {
-                let cur = match &*v {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                *v = Value::String(if is_suffix {
-                    format!("{cur}{affix}")
-                } else {
-                    format!("{affix}{cur}")
-                });
-                Ok(())
-            })?;
+            apply_specs(
+                r,
+                std::slice::from_ref(fs),
+                CreateKind::Scalar,
+                &mut |v: &mut Value| {
+                    let cur = match &*v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    *v = Value::String(if is_suffix {
+                        format!("{cur}{affix}")
+                    } else {
+                        format!("{affix}{cur}")
+                    });
+                    Ok(())
+                },
+            )?;
         }
     }
     Ok(())

@@ -27,7 +27,10 @@ pub struct NamespaceOptions {
     pub subjects: SubjectMode,
 }
 
-fn setter<'a>(ns: &'a str, unset_only: bool) -> impl FnMut(&mut Value) -> Result<(), TransformError> + 'a {
+fn setter<'a>(
+    ns: &'a str,
+    unset_only: bool,
+) -> impl FnMut(&mut Value) -> Result<(), TransformError> + 'a {
     move |v: &mut Value| {
         if unset_only && !matches!(v, Value::Null) && v.as_str() != Some("") {
             return Ok(());
@@ -59,17 +62,31 @@ pub fn run(
             continue;
         }
         r.store_previous_id();
-        apply_specs(r, &specs, CreateKind::Scalar, &mut setter(ns, opts.unset_only))?;
+        apply_specs(
+            r,
+            &specs,
+            CreateKind::Scalar,
+            &mut setter(ns, opts.unset_only),
+        )?;
         if !r.gvk().is_cluster_scoped() {
-            apply_specs(r, &meta_ns, CreateKind::Scalar, &mut setter(ns, opts.unset_only))?;
+            apply_specs(
+                r,
+                &meta_ns,
+                CreateKind::Scalar,
+                &mut setter(ns, opts.unset_only),
+            )?;
         }
         let kind = r.kind().to_string();
-        if (kind == "RoleBinding" || kind == "ClusterRoleBinding") && opts.subjects != SubjectMode::None {
+        if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
+            && opts.subjects != SubjectMode::None
+        {
             if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
                 for s in subjects.iter_mut() {
                     let Some(m) = s.as_object_mut() else { continue };
                     let pick = match opts.subjects {
-                        SubjectMode::DefaultOnly => m.get("name").and_then(Value::as_str) == Some("default"),
+                        SubjectMode::DefaultOnly => {
+                            m.get("name").and_then(Value::as_str) == Some("default")
+                        }
                         SubjectMode::AllServiceAccounts => {
                             m.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
                         }

@@ -25,7 +25,9 @@ pub fn parse_patch(text: &str, origin: &str) -> Result<Patch, TransformError> {
     if non_null.len() == 1 && non_null[0].is_array() {
         let ops = non_null.into_iter().next().unwrap_or(Value::Null);
         if ops.as_array().is_some_and(Vec::is_empty) {
-            return Err(TransformError::Patch(format!("patch appears to be empty; {origin}")));
+            return Err(TransformError::Patch(format!(
+                "patch appears to be empty; {origin}"
+            )));
         }
         return Ok(Patch::Json(ops));
     }
@@ -34,8 +36,11 @@ pub fn parse_patch(text: &str, origin: &str) -> Result<Patch, TransformError> {
             "unable to parse SM or JSON patch from {origin}"
         )));
     }
-    let rs = read::resources_from_values(non_null, origin)
-        .map_err(|e| TransformError::Patch(format!("unable to parse SM or JSON patch from {origin}: {e}")))?;
+    let rs = read::resources_from_values(non_null, origin).map_err(|e| {
+        TransformError::Patch(format!(
+            "unable to parse SM or JSON patch from {origin}: {e}"
+        ))
+    })?;
     Ok(Patch::Strategic(rs))
 }
 
@@ -53,10 +58,17 @@ pub fn apply_smp(
         let r = &mut resources[i];
         let mut p = patch.obj.clone();
         if let Some(m) = p.as_object_mut() {
-            m.insert("apiVersion".into(), Value::String(r.api_version().to_string()));
+            m.insert(
+                "apiVersion".into(),
+                Value::String(r.api_version().to_string()),
+            );
             m.insert("kind".into(), Value::String(patch.kind().to_string()));
         }
-        let (name, ns, kind) = (r.name().to_string(), r.namespace().to_string(), r.kind().to_string());
+        let (name, ns, kind) = (
+            r.name().to_string(),
+            r.namespace().to_string(),
+            r.kind().to_string(),
+        );
         if allow_name_change || allow_kind_change {
             r.store_previous_id();
         }
@@ -104,7 +116,11 @@ fn unique_target(resources: &[Resource], patch: &Resource) -> Result<usize, Tran
     }
 }
 
-fn apply_json(resources: &mut [Resource], targets: &[usize], ops: &Value) -> Result<(), TransformError> {
+fn apply_json(
+    resources: &mut [Resource],
+    targets: &[usize],
+    ops: &Value,
+) -> Result<(), TransformError> {
     let opts = flotilla_merge::JsonPatchOptions {
         lenient_replace: true,
     };
@@ -154,7 +170,8 @@ pub fn patches_strategic_merge(
         } else {
             load_text(loader, &s)?
         };
-        let rs = read::resources_from_text(&text, &s).map_err(|e| TransformError::Patch(e.to_string()))?;
+        let rs = read::resources_from_text(&text, &s)
+            .map_err(|e| TransformError::Patch(e.to_string()))?;
         patches.extend(rs);
     }
     for p in patches {
@@ -170,7 +187,11 @@ pub fn patch_entry(
     loader: &Loader,
     entry: &Value,
 ) -> Result<(), TransformError> {
-    let inline = entry.get("patch").and_then(Value::as_str).unwrap_or("").trim();
+    let inline = entry
+        .get("patch")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim();
     let path = entry.get("path").and_then(Value::as_str).unwrap_or("");
     let text = match (inline.is_empty(), path.is_empty()) {
         (true, true) => {
@@ -188,7 +209,11 @@ pub fn patch_entry(
         (false, true) => inline.to_string(),
         (true, false) => load_text(loader, path)?,
     };
-    let origin = if path.is_empty() { "inline patch" } else { path };
+    let origin = if path.is_empty() {
+        "inline patch"
+    } else {
+        path
+    };
     let opt = |k: &str| {
         entry
             .get("options")
@@ -202,7 +227,13 @@ pub fn patch_entry(
             None => {
                 for p in ps {
                     let i = unique_target(resources, &p)?;
-                    apply_smp(resources, &[i], &p, opt("allowNameChange"), opt("allowKindChange"))?;
+                    apply_smp(
+                        resources,
+                        &[i],
+                        &p,
+                        opt("allowNameChange"),
+                        opt("allowKindChange"),
+                    )?;
                 }
                 Ok(())
             }
@@ -215,7 +246,13 @@ pub fn patch_entry(
                         .filter(|(_, r)| sel.matches(r))
                         .map(|(i, _)| i)
                         .collect();
-                    apply_smp(resources, &idx, &p, opt("allowNameChange"), opt("allowKindChange"))?;
+                    apply_smp(
+                        resources,
+                        &idx,
+                        &p,
+                        opt("allowNameChange"),
+                        opt("allowKindChange"),
+                    )?;
                 }
                 Ok(())
             }
@@ -240,12 +277,18 @@ pub fn json6902_entry(
     entry: &Value,
 ) -> Result<(), TransformError> {
     let Some(target) = entry.get("target").filter(|t| !t.is_null()) else {
-        return Err(TransformError::Patch("must specify a target for patch".into()));
+        return Err(TransformError::Patch(
+            "must specify a target for patch".into(),
+        ));
     };
     let inline = entry.get("patch").and_then(Value::as_str).unwrap_or("");
     let path = entry.get("path").and_then(Value::as_str).unwrap_or("");
     let text = match (inline.is_empty(), path.is_empty()) {
-        (true, true) => return Err(TransformError::Patch("empty file path and empty jsonOp".into())),
+        (true, true) => {
+            return Err(TransformError::Patch(
+                "empty file path and empty jsonOp".into(),
+            ))
+        }
         (false, false) => {
             return Err(TransformError::Patch(
                 "must specify a file path or jsonOp, not both".into(),
@@ -254,7 +297,11 @@ pub fn json6902_entry(
         (false, true) => inline.to_string(),
         (true, false) => load_text(loader, path)?,
     };
-    let origin = if path.is_empty() { "inline patch" } else { path };
+    let origin = if path.is_empty() {
+        "inline patch"
+    } else {
+        path
+    };
     let ops = match parse_patch(&text, origin)? {
         Patch::Json(ops) => ops,
         Patch::Strategic(_) => {

@@ -19,7 +19,14 @@ fn step<'a>(v: &'a Value, seg: &str) -> Option<&'a Value> {
     if let Some(inner) = seg.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
         let (k, want) = inner.split_once('=')?;
         return v.as_array()?.iter().find(|e| {
-            e.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).as_deref() == Some(want)
+            e.get(k)
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .as_deref()
+                == Some(want)
         });
     }
     match v {
@@ -29,7 +36,12 @@ fn step<'a>(v: &'a Value, seg: &str) -> Option<&'a Value> {
     }
 }
 
-fn set_path(v: &mut Value, segs: &[String], val: &Value, create: bool) -> Result<bool, TransformError> {
+fn set_path(
+    v: &mut Value,
+    segs: &[String],
+    val: &Value,
+    create: bool,
+) -> Result<bool, TransformError> {
     if segs.is_empty() {
         *v = val.clone();
         return Ok(true);
@@ -39,10 +51,20 @@ fn set_path(v: &mut Value, segs: &[String], val: &Value, create: bool) -> Result
         let Some((k, want)) = inner.split_once('=') else {
             return Ok(false);
         };
-        let Some(arr) = v.as_array_mut() else { return Ok(false) };
+        let Some(arr) = v.as_array_mut() else {
+            return Ok(false);
+        };
         let mut any = false;
         for e in arr.iter_mut() {
-            let hit = e.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).as_deref() == Some(want);
+            let hit = e
+                .get(k)
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .as_deref()
+                == Some(want);
             if hit {
                 any |= set_path(e, &segs[1..], val, create)?;
             }
@@ -50,7 +72,9 @@ fn set_path(v: &mut Value, segs: &[String], val: &Value, create: bool) -> Result
         return Ok(any);
     }
     if seg == "*" {
-        let Some(arr) = v.as_array_mut() else { return Ok(false) };
+        let Some(arr) = v.as_array_mut() else {
+            return Ok(false);
+        };
         let mut any = false;
         for e in arr.iter_mut() {
             any |= set_path(e, &segs[1..], val, create)?;
@@ -104,31 +128,54 @@ fn delimited(old: &Value, new: &Value, opts: &Value) -> Value {
 
 /// Runs one replacement (already loaded: `source`, `targets`).
 pub fn run(resources: &mut [Resource], rep: &Value) -> Result<(), TransformError> {
-    let src = rep.get("source").ok_or_else(|| TransformError::Invalid("replacement has no source".into()))?;
+    let src = rep
+        .get("source")
+        .ok_or_else(|| TransformError::Invalid("replacement has no source".into()))?;
     let sel = Selector::from_value(src)?;
-    let hits: Vec<usize> = (0..resources.len()).filter(|&i| sel.matches(&resources[i])).collect();
+    let hits: Vec<usize> = (0..resources.len())
+        .filter(|&i| sel.matches(&resources[i]))
+        .collect();
     if hits.len() != 1 {
         return Err(TransformError::Invalid(format!(
             "{} matches for source selector; expected exactly one",
-            if hits.is_empty() { "nothing".to_string() } else { hits.len().to_string() }
+            if hits.is_empty() {
+                "nothing".to_string()
+            } else {
+                hits.len().to_string()
+            }
         )));
     }
-    let fp = src.get("fieldPath").and_then(Value::as_str).unwrap_or("metadata.name");
+    let fp = src
+        .get("fieldPath")
+        .and_then(Value::as_str)
+        .unwrap_or("metadata.name");
     let segs = dotted(fp);
     let mut value = get_path(&resources[hits[0]].obj, &segs)
         .cloned()
-        .ok_or_else(|| TransformError::Invalid(format!("fieldPath `{fp}` is missing for replacement source")))?;
+        .ok_or_else(|| {
+            TransformError::Invalid(format!(
+                "fieldPath `{fp}` is missing for replacement source"
+            ))
+        })?;
     if let Some(opts) = src.get("options") {
-        if let (Some(d), Value::String(s)) = (opts.get("delimiter").and_then(Value::as_str), &value) {
+        if let (Some(d), Value::String(s)) = (opts.get("delimiter").and_then(Value::as_str), &value)
+        {
             let idx = opts.get("index").and_then(Value::as_i64).unwrap_or(0);
             let parts: Vec<&str> = s.split(d).collect();
             if idx < 0 || idx as usize >= parts.len() {
-                return Err(TransformError::Invalid(format!("options.index {idx} is out of bounds for value {s}")));
+                return Err(TransformError::Invalid(format!(
+                    "options.index {idx} is out of bounds for value {s}"
+                )));
             }
             value = Value::String(parts[idx as usize].to_string());
         }
     }
-    for t in rep.get("targets").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+    for t in rep
+        .get("targets")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
         let select = t.get("select").cloned().unwrap_or(Value::Null);
         let s = Selector::from_value(&select)?;
         let rejects: Vec<Selector> = t
@@ -143,7 +190,12 @@ pub fn run(resources: &mut [Resource], rep: &Value) -> Result<(), TransformError
             if !s.matches(r) || rejects.iter().any(|x| x.matches(r)) {
                 continue;
             }
-            for fp in t.get("fieldPaths").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            for fp in t
+                .get("fieldPaths")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 let fp = fp.as_str().unwrap_or("");
                 let segs = dotted(fp);
                 let old = get_path(&r.obj, &segs).cloned().unwrap_or(Value::Null);

@@ -25,10 +25,15 @@ pub fn run(
                 continue;
             }
             found = true;
-            apply_specs(r, std::slice::from_ref(fs), CreateKind::Scalar, &mut |v: &mut Value| {
-                *v = Value::from(count);
-                Ok(())
-            })?;
+            apply_specs(
+                r,
+                std::slice::from_ref(fs),
+                CreateKind::Scalar,
+                &mut |v: &mut Value| {
+                    *v = Value::from(count);
+                    Ok(())
+                },
+            )?;
         }
     }
     if !found {
