@@ -1,0 +1,429 @@
+//! Test support: repositories built with real git, git's http-backend behind a small HTTP server, and sshd.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Runs git for test fixtures with a fixed identity and no user config; returns trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A working repository on branch `main`, created in a temp dir.
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main", "."]);
+        Repo { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.path().display())
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// Stages everything and commits; returns the new commit id.
+    pub fn commit(&self, msg: &str) -> String {
+        git(self.path(), &["add", "-A"]);
+        git(self.path(), &["commit", "-q", "--allow-empty", "-m", msg]);
+        self.head()
+    }
+
+    pub fn head(&self) -> String {
+        git(self.path(), &["rev-parse", "HEAD"])
+    }
+}
+
+/// Standard base64 (for Basic auth headers).
+pub fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// What the HTTP server demands.
+#[derive(Clone)]
+pub enum HttpAuth {
+    None,
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+/// `git http-backend` run as CGI behind a minimal HTTP/1.1 server on 127.0.0.1.
+pub struct HttpGitServer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    /// Bytes of pack data served by git-upload-pack POSTs.
+    pub upload_bytes: Arc<AtomicU64>,
+    pub requests: Arc<AtomicU64>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl HttpGitServer {
+    /// Serves the repositories under `root` (URL path = path below root).
+    pub fn start(root: &Path, auth: HttpAuth) -> HttpGitServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let upload_bytes = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
+        let (s, u, r) = (stop.clone(), upload_bytes.clone(), requests.clone());
+        let root = root.to_path_buf();
+        let handle = thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (root, auth, u, r) = (root.clone(), auth.clone(), u.clone(), r.clone());
+                        thread::spawn(move || {
+                            let _ = serve(stream, &root, &auth, &u, &r);
+                        });
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        HttpGitServer {
+            port,
+            stop,
+            upload_bytes,
+            requests,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, repo: &str) -> String {
+        format!("http://127.0.0.1:{}/{repo}", self.port)
+    }
+}
+
+impl Drop for HttpGitServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    root: &Path,
+    auth: &HttpAuth,
+    upload: &AtomicU64,
+    requests: &AtomicU64,
+) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_string();
+        let target = parts.next().unwrap_or_default().to_string();
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h)?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        let mut body = Vec::new();
+        if let Some(len) = headers.get("content-length") {
+            let n: usize = len.parse().unwrap_or(0);
+            body.resize(n, 0);
+            reader.read_exact(&mut body)?;
+        } else if headers
+            .get("transfer-encoding")
+            .is_some_and(|t| t.contains("chunked"))
+        {
+            loop {
+                let mut size = String::new();
+                reader.read_line(&mut size)?;
+                let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                let mut chunk = vec![0; n + 2];
+                reader.read_exact(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        requests.fetch_add(1, Ordering::SeqCst);
+        let given = headers.get("authorization").cloned().unwrap_or_default();
+        let allowed = match auth {
+            HttpAuth::None => true,
+            HttpAuth::Basic { user, password } => {
+                given == format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+            }
+            HttpAuth::Bearer(t) => given == format!("Bearer {t}"),
+        };
+        if !allowed {
+            let msg = b"authentication required\n";
+            write!(
+                writer,
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
+                msg.len()
+            )?;
+            writer.write_all(msg)?;
+            writer.flush()?;
+            continue;
+        }
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let mut cgi = Command::new("git");
+        cgi.arg("http-backend")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GIT_PROJECT_ROOT", root)
+            .env("GIT_HTTP_EXPORT_ALL", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("REQUEST_METHOD", &method)
+            .env("PATH_INFO", path)
+            .env("QUERY_STRING", query)
+            .env("REMOTE_ADDR", "127.0.0.1")
+            .env("REMOTE_USER", "test")
+            .env("CONTENT_LENGTH", body.len().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(ct) = headers.get("content-type") {
+            cgi.env("CONTENT_TYPE", ct);
+        }
+        if let Some(p) = headers.get("git-protocol") {
+            cgi.env("GIT_PROTOCOL", p);
+        }
+        if let Some(e) = headers.get("content-encoding") {
+            cgi.env("HTTP_CONTENT_ENCODING", e);
+        }
+        let mut child = cgi.spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        let writer_thread = thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        });
+        let mut out = Vec::new();
+        child.stdout.take().unwrap().read_to_end(&mut out)?;
+        let _ = writer_thread.join();
+        child.wait()?;
+        // CGI output: headers, blank line, body.
+        let split = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| (i, 4))
+            .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+        let (head, payload) = match split {
+            Some((i, n)) => (
+                String::from_utf8_lossy(&out[..i]).into_owned(),
+                out[i + n..].to_vec(),
+            ),
+            None => (String::new(), out.clone()),
+        };
+        let mut status = "200 OK".to_string();
+        let mut hdrs = String::new();
+        for h in head.lines() {
+            if let Some(s) = h.strip_prefix("Status:") {
+                status = s.trim().to_string();
+            } else if !h.trim().is_empty() {
+                hdrs.push_str(h.trim_end());
+                hdrs.push_str("\r\n");
+            }
+        }
+        if method == "POST" && path.ends_with("git-upload-pack") {
+            upload.fetch_add(payload.len() as u64, Ordering::SeqCst);
+        }
+        write!(
+            writer,
+            "HTTP/1.1 {status}\r\n{hdrs}Content-Length: {}\r\n\r\n",
+            payload.len()
+        )?;
+        writer.write_all(&payload)?;
+        writer.flush()?;
+    }
+}
+
+/// An OpenSSH server on 127.0.0.1 with generated host and client keys (needs root: sshd
+/// switches to the login user).
+pub struct SshServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pub client_key: Vec<u8>,
+    pub known_hosts: Vec<u8>,
+    pub user: String,
+}
+
+pub fn keygen(path: &Path) {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "flotilla-test", "-f"])
+        .arg(path)
+        .output()
+        .expect("ssh-keygen runs (install openssh-client)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SshServer {
+    pub fn start() -> SshServer {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.exists(),
+            "/usr/sbin/sshd missing: install Debian's openssh-server (.ci/run does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("client_key"));
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        // sshd insists on its privilege-separation directory.
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n\
+             AllowUsers {user}\nLogLevel ERROR\nSubsystem sftp internal-sftp\n",
+            d = d.display()
+        );
+        std::fs::write(d.join("sshd_config"), config).unwrap();
+        let child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .args(["-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "sshd did not listen on {port}");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let host_pub = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
+        let mut key_fields = host_pub.split_whitespace();
+        let known_hosts = format!(
+            "[127.0.0.1]:{port} {} {}\n",
+            key_fields.next().unwrap(),
+            key_fields.next().unwrap()
+        );
+        SshServer {
+            port,
+            client_key: std::fs::read(d.join("client_key")).unwrap(),
+            known_hosts: known_hosts.into_bytes(),
+            dir,
+            child,
+            user,
+        }
+    }
+
+    pub fn url(&self, repo: &Path) -> String {
+        format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            self.user,
+            self.port,
+            repo.display()
+        )
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lists a tar.gz with the system tar (the reference reader): sorted paths without trailing '/'.
+pub fn tar_list(archive: &Path) -> Vec<String> {
+    let out = Command::new("tar")
+        .arg("-tzf")
+        .arg(archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tar -tzf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches('/').to_string())
+        .collect();
+    v.sort();
+    v
+}
