@@ -1,5 +1,7 @@
 //! Schema-aware walks server-side apply needs: field sets of values, comparison, merge, removal.
 
+use std::collections::{HashMap, HashSet};
+
 use flotilla_schema::{ListType, MapType, Shape, TypeRef};
 use serde_json::{Map, Value};
 
@@ -69,10 +71,11 @@ fn list_items<'v>(k: Kind<'_>, v: &'v Value) -> Vec<(PathElement, &'v Value)> {
     let Value::Array(items) = v else {
         return Vec::new();
     };
+    let mut seen: HashSet<PathElement> = HashSet::with_capacity(items.len());
     let mut out: Vec<(PathElement, &Value)> = Vec::with_capacity(items.len());
     for item in items {
         let pe = identity(k, item);
-        if !out.iter().any(|(seen, _)| *seen == pe) {
+        if seen.insert(pe.clone()) {
             out.push((pe, item));
         }
     }
@@ -308,14 +311,22 @@ fn compare_maps(l: &Value, r: &Value, k: Kind<'_>, path: &mut Path, c: &mut Comp
 fn compare_lists(l: &Value, r: &Value, k: Kind<'_>, path: &mut Path, c: &mut Comparison) {
     let litems = list_items(k, l);
     let ritems = list_items(k, r);
+    let lmap: HashMap<&PathElement, &Value> = litems.iter().map(|(p, v)| (p, *v)).collect();
+    let rmap: HashMap<&PathElement, &Value> = ritems.iter().map(|(p, v)| (p, *v)).collect();
     for (pe, rv) in &ritems {
-        let lv = litems.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
         path.push(pe.clone());
-        compare_node(lv, Some(rv), item_type(k), false, path, c);
+        compare_node(
+            lmap.get(pe).copied(),
+            Some(rv),
+            item_type(k),
+            false,
+            path,
+            c,
+        );
         path.pop();
     }
     for (pe, lv) in &litems {
-        if !ritems.iter().any(|(p, _)| p == pe) {
+        if !rmap.contains_key(pe) {
             path.push(pe.clone());
             compare_node(Some(lv), None, item_type(k), false, path, c);
             path.pop();
@@ -381,14 +392,17 @@ fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
         .map(|item| (identity(k, item), item))
         .collect();
     let r = list_items(k, rhs);
-    let in_r = |pe: &PathElement| r.iter().any(|(p, _)| p == pe);
-    let single_l = |pe: &PathElement| {
-        let mut matches = l.iter().filter(|(p, _)| p == pe);
-        match (matches.next(), matches.next()) {
-            (Some((_, v)), None) => Some(*v),
-            _ => None,
-        }
-    };
+    let r_index: HashSet<&PathElement> = r.iter().map(|(p, _)| p).collect();
+    let in_r = |pe: &PathElement| r_index.contains(pe);
+    // Each live identity with its item when it occurs once (None for duplicates).
+    let mut l_index: HashMap<&PathElement, Option<&Value>> = HashMap::with_capacity(l.len());
+    for (pe, v) in &l {
+        l_index
+            .entry(pe)
+            .and_modify(|slot| *slot = None)
+            .or_insert(Some(*v));
+    }
+    let single_l = |pe: &PathElement| l_index.get(pe).copied().flatten();
     let merge_item = |pe: &PathElement, rv: &Value| match single_l(pe) {
         Some(lv) => merge(lv, rv, item_type(k)),
         None => without_nulls(rv),
@@ -397,7 +411,7 @@ fn merge_lists(lhs: &Value, rhs: &Value, k: Kind<'_>) -> Vec<Value> {
     // shared live item is emitted now or when the configuration reaches it.
     let mut shared = r
         .iter()
-        .filter(|(p, _)| l.iter().any(|(q, _)| q == p))
+        .filter(|(p, _)| l_index.contains_key(p))
         .map(|(p, _)| p.clone())
         .collect::<Vec<_>>()
         .into_iter();
