@@ -221,14 +221,9 @@ fn merge_map(
                 reason: format!("{key} must be a list of values to delete"),
             });
         };
-        let meta = list_meta(child(ty, field));
+        // Deletion applies whatever the list's strategy (as kubectl patch shows for `args`).
         if let Some(Value::Array(items)) = orig.get_mut(field) {
-            if meta.merge {
-                items.retain(|item| !to_delete.iter().any(|d| json_equal(d, item)));
-            } else {
-                // Without a merge strategy the server's list handling replaces the list.
-                *items = to_delete;
-            }
+            items.retain(|item| !to_delete.iter().any(|d| json_equal(d, item)));
         }
     }
     Ok(orig)

@@ -143,6 +143,20 @@ fn strategic_merge_patch_matches_kubectl() {
         json!({"spec": {"minReadySeconds": 5, "template": {"spec": {"nodeSelector": {"a": "b", "c": null}}}}}),
         json!({"spec": {"unknownField": {"a": [1, 2], "b": {"c": null}}}}),
         json!({"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "Secret", "name": "s", "uid": "u2"}]}}),
+        // nested directives inside merged items
+        tpl(json!({"containers": [{"name": "app",
+            "$setElementOrder/env": [{"name": "C"}, {"name": "A"}, {"name": "B"}],
+            "env": [{"name": "C", "value": "y"}]}]})),
+        tpl(json!({"containers": [{"name": "app", "$deleteFromPrimitiveList/args": ["--a"]}]})),
+        // (A new item appended to an existing merge list keeps nulls and `$patch` keys raw in
+        // kubectl's local output; the API server's typed decoding then drops them, which is
+        // what strategic_merge_patch returns, so that case is not compared here.)
+        tpl(
+            json!({"volumes": [{"name": "cfg", "$retainKeys": ["name", "secret"], "secret": {"secretName": "s"}, "emptyDir": null}]}),
+        ),
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "ports": [{"containerPort": 443, "$patch": "delete"}]}]}}}}),
+        json!({"metadata": {"labels": ["not", "a", "map"]}}),
+        json!({"spec": {"strategy": {"rollingUpdate": {"$patch": "replace", "maxSurge": 2}}}}),
         // errors
         tpl(json!({"containers": [{"image": "no-name"}]})),
         tpl(
@@ -161,6 +175,17 @@ fn strategic_merge_patch_matches_kubectl() {
     assert!(!check_smp(
         &bare,
         &json!({"metadata": {"finalizers": ["x", "y"]}})
+    ));
+    // Service ports merge by port.
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                     "spec": {"ports": [{"port": 80, "targetPort": 8080}], "selector": {"app": "a"}}});
+    assert!(!check_smp(
+        &svc,
+        &json!({"spec": {"ports": [{"port": 443, "targetPort": 8443}, {"port": 80, "name": "http"}]}})
+    ));
+    assert!(!check_smp(
+        &svc,
+        &json!({"spec": {"selector": {"$patch": "replace", "app": "b"}}})
     ));
 }
 
