@@ -63,6 +63,18 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         }
     })?;
     list.retain(|r| !is_local_config(r));
+    // kustomize tracks objects with annotations while building and rewrites the map at the
+    // end, so an empty or null `metadata.annotations` never survives.
+    for r in list.iter_mut() {
+        if let Some(md) = r.obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            if md
+                .get("annotations")
+                .is_some_and(|a| a.is_null() || a.as_object().is_some_and(|m| m.is_empty()))
+            {
+                md.remove("annotations");
+            }
+        }
+    }
 
     match sort_options(&k) {
         Some((Order::Fifo, _, _)) => {}
@@ -86,7 +98,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
                 let mut labels = serde_json::Map::new();
                 labels.insert(
                     "app.kubernetes.io/managed-by".into(),
-                    Value::String("kustomize-v5.5.0".into()),
+                    Value::String("kustomize-(devel)".into()),
                 );
                 crate::transform::metadata::run(
                     &mut list,

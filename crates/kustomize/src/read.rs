@@ -33,33 +33,6 @@ pub fn parse_docs(text: &str, file: &str) -> Result<Vec<Value>, ReadError> {
     })
 }
 
-fn has_null_in_list(v: &Value, path: &mut Vec<String>) -> Option<String> {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                path.push(k.clone());
-                if let Some(p) = has_null_in_list(c, path) {
-                    return Some(p);
-                }
-                path.pop();
-            }
-            None
-        }
-        Value::Array(items) => {
-            for i in items {
-                if i.is_null() {
-                    return Some(path.join("."));
-                }
-                if let Some(p) = has_null_in_list(i, path) {
-                    return Some(p);
-                }
-            }
-            None
-        }
-        _ => None,
-    }
-}
-
 /// Reads the objects of a resource file (kustomize's `RNodesFromBytes`).
 pub fn resources_from_text(text: &str, file: &str) -> Result<Vec<Resource>, ReadError> {
     let docs = parse_docs(text, file)?;
@@ -96,12 +69,6 @@ pub fn resources_from_values(docs: Vec<Value>, file: &str) -> Result<Vec<Resourc
                     short(&d)
                 )));
             }
-        }
-        if let Some(p) = has_null_in_list(&d, &mut Vec::new()) {
-            return Err(invalid(format!(
-                "empty item at {p} in object {}",
-                short(&d)
-            )));
         }
         nodes.push_back(d);
     }

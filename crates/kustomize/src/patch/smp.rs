@@ -6,7 +6,7 @@
 //!   patch's items keep the patch's order;
 //! - lists are merged by key only when the schema says `patchStrategy: merge`; for unknown
 //!   kinds and fields (CRDs) every list is replaced, never inferred;
-//! - `null` anywhere the walk passes in the target is dropped, not only where the patch says so;
+//! - `null` in the patch removes the field; a `null` in the target the patch does not mention stays;
 //! - `$patch: replace|delete|merge` are the only directives (no `$setElementOrder`, no
 //!   `$deleteFromPrimitiveList`), and a `$patch` element is elided from lists;
 //! - a map in the patch where the target has a scalar (or the reverse) is an error.
@@ -179,6 +179,10 @@ fn walk_map(
     let mut origin = origin;
     // VisitMap: decide the node the fields are merged into.
     let mut dest = if missing_or_null(&dest) {
+        if origin.is_none() {
+            // Nothing to merge: a null the patch does not mention stays as it is.
+            return Ok(dest);
+        }
         let d = match origin.as_mut() {
             Some(o) => map_directive(o).unwrap_or(Directive::Merge),
             None => Directive::Merge,
@@ -220,9 +224,12 @@ fn walk_map(
         let d = dest_map.remove(&key);
         let o = origin_map.and_then(|m| m.get(&key)).cloned();
         path.push(key.clone());
-        let res = walk(d, o, field_schema(schema, &key), path)?;
+        let res = walk(d, o.clone(), field_schema(schema, &key), path)?;
         path.pop();
         match res {
+            Some(Value::Null) if o.is_none() => {
+                dest_map.insert(key, Value::Null);
+            }
             Some(v) if !v.is_null() => {
                 dest_map.insert(key, v);
             }
@@ -339,7 +346,7 @@ fn walk_assoc(
     let mut dest = if missing_or_null(&dest) {
         match origin.clone() {
             Some(o) => o,
-            None => return Ok(None),
+            None => return Ok(dest),
         }
     } else if matches!(origin, Some(Value::Null)) {
         return Ok(None);
