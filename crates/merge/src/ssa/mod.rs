@@ -374,8 +374,8 @@ fn before_first_apply(
 /// every field added or changed is credited to `opts.manager`'s `Update` entry and taken from
 /// other managers; removed fields are taken from everyone. Entries left empty disappear.
 ///
-/// As in Kubernetes, managedFields sent by the client replace the stored ones when they
-/// differ, and `managedFields: [{}]` wipes them.
+/// As in Kubernetes, managedFields sent by the client (main resource only) replace the stored
+/// ones, an empty list leaves them alone, and `managedFields: [{}]` wipes them.
 pub fn record_update(
     old: Option<&Value>,
     new: &mut Value,
@@ -393,17 +393,18 @@ pub fn record_update(
     if opts.manager.is_empty() {
         return Err(SsaError::MissingManager);
     }
-    if managed::requests_reset(new) {
-        managed::encode(new, Vec::new());
-        return Ok(());
-    }
+    // The client's managedFields win when it sent some (that is how they are edited), except
+    // through a subresource; `[{}]` starts from none at all.
     let sent = new
         .pointer("/metadata/managedFields")
-        .filter(|v| v.as_array().is_some_and(|l| !l.is_empty()));
-    let stored = old.and_then(|o| o.pointer("/metadata/managedFields"));
-    let mut managers = match sent {
-        Some(s) if Some(s) != stored => managed::decode(new),
-        _ => old.map(managed::decode).unwrap_or_default(),
+        .and_then(Value::as_array)
+        .is_some_and(|l| !l.is_empty());
+    let mut managers = if managed::requests_reset(new) {
+        Vec::new()
+    } else if sent && opts.subresource.is_none() {
+        managed::decode(new)
+    } else {
+        old.map(managed::decode).unwrap_or_default()
     };
     let old_obj = old
         .map(managed::without_managed_fields)

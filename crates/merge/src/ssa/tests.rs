@@ -702,3 +702,25 @@ fn large_keyed_lists_stay_fast() {
     assert_eq!(again, live);
     eprintln!("2 applies of 2000 env vars: {:?}", start.elapsed());
 }
+
+#[test]
+fn client_sent_managed_fields_replace_stored_ones_on_the_main_resource_only() {
+    let live = ok(apply(None, &test_cm("v"), cm(), &opts("kubectl", T0)));
+    let edited_fields = json!([{
+        "manager": "someone", "operation": "Update", "apiVersion": "v1", "time": T0,
+        "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:key": {}}}
+    }]);
+    let mut new = live.clone();
+    new["metadata"]["managedFields"] = edited_fields.clone();
+    record_update(Some(&live), &mut new, cm(), &update_opts("editor", T1)).expect("update");
+    assert_eq!(managed(&new), edited_fields);
+    // Through a subresource the stored ones stay.
+    let mut status = live.clone();
+    status["metadata"]["managedFields"] = edited_fields;
+    let sub = UpdateOptions {
+        subresource: Some("status".into()),
+        ..update_opts("editor", T1)
+    };
+    record_update(Some(&live), &mut status, cm(), &sub).expect("update");
+    assert_eq!(managed(&status), managed(&live));
+}
