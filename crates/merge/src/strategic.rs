@@ -2,6 +2,8 @@
 //! to built-in kinds: merge keys, `$patch`, `$retainKeys`, `$setElementOrder/`,
 //! `$deleteFromPrimitiveList/`, and the list order rules of Kubernetes.
 
+use std::collections::{HashMap, HashSet};
+
 use flotilla_schema::{Schema, Shape, TypeRef};
 use serde_json::{Map, Value};
 
@@ -331,10 +333,47 @@ fn identity<'v>(item: &'v Value, key: Option<&str>) -> Option<&'v Value> {
     }
 }
 
-fn position(list: &[Value], item: &Value, key: Option<&str>) -> Option<usize> {
-    let id = identity(item, key)?;
-    list.iter()
-        .position(|other| identity(other, key).is_some_and(|o| json_equal(o, id)))
+/// A string equal for JSON-equal values (numbers by value, object members in any order), so
+/// identities can be hashed.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => format!("{f:?}"),
+            None => n.to_string(),
+        },
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", parts.join(","))
+        }
+        Value::Object(m) => {
+            let mut parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical(v)))
+                .collect();
+            parts.sort();
+            format!("{{{}}}", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// First position of each identity in a list, for constant-time lookups.
+struct Positions(HashMap<String, usize>);
+
+impl Positions {
+    fn of(list: &[Value], key: Option<&str>) -> Positions {
+        let mut map = HashMap::with_capacity(list.len());
+        for (i, item) in list.iter().enumerate() {
+            if let Some(id) = identity(item, key) {
+                map.entry(canonical(id)).or_insert(i);
+            }
+        }
+        Positions(map)
+    }
+
+    fn get(&self, item: &Value, key: Option<&str>) -> Option<usize> {
+        identity(item, key).and_then(|id| self.0.get(&canonical(id)).copied())
+    }
 }
 
 fn require_key(items: &[Value], key: &str, path: &str) -> Result<(), SmpError> {
@@ -362,8 +401,9 @@ fn merge_list(
         Elements::Empty => Ok(orig),
         Elements::Scalars => {
             let mut merged: Vec<Value> = Vec::with_capacity(orig.len() + patch.len());
+            let mut seen = HashSet::with_capacity(orig.len() + patch.len());
             for v in orig.iter().chain(patch.iter()) {
-                if !merged.iter().any(|m| json_equal(m, v)) {
+                if seen.insert(canonical(v)) {
                     merged.push(v.clone());
                 }
             }
@@ -380,16 +420,22 @@ fn merge_list(
             require_key(&patch, key, path)?;
             require_key(&orig, key, path)?;
             let mut merged = orig.clone();
+            let mut positions = Positions::of(&merged, Some(key));
             for item in &patch {
                 let Value::Object(p) = item else { continue };
-                match position(&merged, item, Some(key)) {
+                match positions.get(item, Some(key)) {
                     Some(i) => {
                         let Value::Object(o) = std::mem::take(&mut merged[i]) else {
                             continue;
                         };
                         merged[i] = Value::Object(merge_map(o, p.clone(), meta.items, path)?);
                     }
-                    None => merged.push(fresh(item.clone(), meta.items, path)?),
+                    None => {
+                        if let Some(id) = item.get(key) {
+                            positions.0.insert(canonical(id), merged.len());
+                        }
+                        merged.push(fresh(item.clone(), meta.items, path)?);
+                    }
                 }
             }
             Ok(order(merged, &patch, &orig, Some(key)))
@@ -452,11 +498,13 @@ fn list_directives(
 /// `$setElementOrder` list) keep that order, the others keep their order in `live`, and the two
 /// runs interleave by `live` order where both items are live, patch items first otherwise.
 fn order(merged: Vec<Value>, wanted: &[Value], live: &[Value], key: Option<&str>) -> Vec<Value> {
+    let wanted_at = Positions::of(wanted, key);
+    let live_at = Positions::of(live, key);
     let (mut ours, mut theirs): (Vec<Value>, Vec<Value>) = merged
         .into_iter()
-        .partition(|item| position(wanted, item, key).is_some());
-    ours.sort_by_key(|item| position(wanted, item, key));
-    theirs.sort_by_key(|item| position(live, item, key));
+        .partition(|item| wanted_at.get(item, key).is_some());
+    ours.sort_by_cached_key(|item| wanted_at.get(item, key));
+    theirs.sort_by_cached_key(|item| live_at.get(item, key));
     let mut out = Vec::with_capacity(ours.len() + theirs.len());
     let (mut ours, mut theirs) = (ours.into_iter().peekable(), theirs.into_iter().peekable());
     loop {
@@ -464,7 +512,7 @@ fn order(merged: Vec<Value>, wanted: &[Value], live: &[Value], key: Option<&str>
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
-            (Some(t), Some(o)) => match (position(live, t, key), position(live, o, key)) {
+            (Some(t), Some(o)) => match (live_at.get(t, key), live_at.get(o, key)) {
                 (Some(ti), Some(oi)) => ti < oi,
                 _ => false,
             },
@@ -843,6 +891,27 @@ mod tests {
         );
         assert_eq!(out, Ok(json!({"spec":{"list":[{"name":"b"}],"keep":1}})));
         assert!(builtin_type("example.com/v1", "Widget").is_none());
+    }
+
+    #[test]
+    fn large_merge_lists_keep_their_order() {
+        let env = |range: std::ops::Range<usize>| -> Vec<Value> {
+            range
+                .map(|i| json!({"name": format!("V{i}"), "value": "x"}))
+                .collect()
+        };
+        let original = json!({"spec":{"containers":[{"name":"c","env":env(0..3000)}]}});
+        let patch = json!({"spec":{"containers":[{"name":"c","env":env(2990..3010)}]}});
+        let out = smp(pod(), original, patch);
+        let names: Vec<&str> = out["spec"]["containers"][0]["env"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|e| e["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names.len(), 3010);
+        assert_eq!(names[0], "V0");
+        // Live items before the patched ones, then the patch's items in its order.
+        assert_eq!(&names[2989..2992], &["V2989", "V2990", "V2991"]);
+        assert_eq!(names[3009], "V3009");
     }
 
     #[test]
