@@ -5,7 +5,7 @@
 //!
 //! | request | call |
 //! |---|---|
-//! | `PATCH` `application/json-patch+json` | [`json_patch`] (strict; kustomize uses `lenient_replace`) |
+//! | `PATCH` `application/json-patch+json` | [`json_patch`]; the API server and kubectl run evanphx/json-patch v4, whose `replace` adds a missing object member: pass `lenient_replace: true` to answer as they do (kustomize does too); the default follows RFC 6902 strictly |
 //! | `PATCH` `application/merge-patch+json` | [`merge_patch`] |
 //! | `PATCH` `application/strategic-merge-patch+json` | [`builtin_type`] → `None`: answer 415 as Kubernetes does for custom resources; else [`strategic_merge_patch`] |
 //! | `PATCH` `application/apply-patch+yaml` | [`ssa::apply`] (returns the new object with managedFields, or a 409 [`ssa::ApplyConflict`]) |
