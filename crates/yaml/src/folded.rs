@@ -123,6 +123,40 @@ fn read_folded(body: &str, chomp: Chomp) -> String {
     s
 }
 
+/// What a value holding NEL (U+0085) becomes after kyaml's round trip: go-yaml writes the NEL
+/// raw inside double quotes and reads it back as a line break, folding it with the spaces
+/// around it like any line break in a quoted scalar (one break reads as a space, further
+/// breaks as newlines). Escaped characters (tabs, newlines) are content and stay.
+pub(crate) fn nel_roundtrip(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != ' ' && c != '\u{85}' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut spaces = String::new();
+        let mut breaks = 0;
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\u{85}') {
+            if chars[i] == '\u{85}' {
+                breaks += 1;
+            } else if breaks == 0 {
+                spaces.push(' ');
+            }
+            i += 1;
+        }
+        match breaks {
+            0 => out.push_str(&spaces),
+            1 => out.push(' '),
+            n => (1..n).for_each(|_| out.push('\n')),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +173,24 @@ mod tests {
             kyaml_roundtrip("a\n  indented\nb").as_deref(),
             Ok("a\n\n  indented\nb")
         );
+    }
+
+    // Observed with `kubectl kustomize`: double-quoted values with \N escapes print as these.
+    #[test]
+    fn nel_values_fold_as_kubectl_shows() {
+        let cases = [
+            ("x\u{85}\u{85}y", "x\ny"),
+            ("\u{85}x", " x"),
+            ("x\u{85}", "x "),
+            ("x \u{85} y", "x y"),
+            ("x\u{85}\u{85}", "x\n"),
+            ("a\nb\u{85}c\n", "a\nb c\n"),
+            ("a\tb\u{85}c", "a\tb c"),
+            ("x\u{85}\u{85}\u{85}y", "x\n\ny"),
+            ("x\u{85}\ny", "x \ny"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(nel_roundtrip(value), want, "{value:?}");
+        }
     }
 }

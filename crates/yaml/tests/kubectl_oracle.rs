@@ -47,7 +47,10 @@ fn tricky_strings_print_like_kubectl() {
     for s in &strings {
         doc.push_str(&format!("- {}: 1\n", dq(s)));
     }
-    assert_same_as_kubectl("tricky strings", &doc);
+    assert!(
+        assert_same_as_kubectl("tricky strings", &doc),
+        "kubectl rejected the tricky strings"
+    );
 }
 
 /// Plain (unquoted) scalars: what go-yaml v3 resolves them to, as kubectl prints it.
@@ -172,7 +175,6 @@ fn plain_scalars_resolve_like_kubectl() {
         "a`b",
         "a=b",
         "=",
-        "-",
         "--",
         "?x",
         ":x",
@@ -194,22 +196,40 @@ fn plain_scalars_resolve_like_kubectl() {
             doc.push_str(", ");
         }
         // Plain scalars in flow context cannot hold flow indicators.
-        if t.contains([',', '[', ']', '{', '}']) {
+        if t.contains([',', '[', ']', '{', '}']) || t.starts_with(['?', ':']) {
             doc.push('x');
         } else {
             doc.push_str(t);
         }
     }
     doc.push_str("]\n");
-    assert_same_as_kubectl("plain scalars", &doc);
+    assert!(
+        assert_same_as_kubectl("plain scalars", &doc),
+        "kubectl rejected the plain scalars"
+    );
 }
 
 /// Values kubectl refuses (no JSON form) must be refused too.
 #[test]
 fn unrepresentable_values_fail_like_kubectl() {
-    for t in [".inf", "-.inf", "+.Inf", ".nan", ".NaN", "!!float .inf"] {
+    for t in [
+        ".inf",
+        "-.inf",
+        "+.Inf",
+        ".nan",
+        ".NaN",
+        "!!float .inf",
+        "-",
+        // Characters go-yaml v3 writes raw and then refuses to read back.
+        "\"\\x7F\"",
+        "\"a\\u0080b\"",
+        "\"\\u009F\"",
+        "\"\\uFFFE\"",
+        "\"\\uFFFF\"",
+        "{\"a\\u0085b\": 1}",
+    ] {
         let doc = format!("{HEADER}data:\n  x: {t}\n");
-        assert_same_as_kubectl(t, &doc);
+        assert!(!assert_same_as_kubectl(t, &doc), "kubectl accepted {t}");
         assert!(common::flotilla_build(&doc).is_err(), "{t} should fail");
     }
 }
@@ -266,7 +286,10 @@ fn long_strings_fold_like_kubectl() {
     ));
     doc.push_str(&deep);
     doc.push_str(&seq);
-    assert_same_as_kubectl("long strings", &doc);
+    assert!(
+        assert_same_as_kubectl("long strings", &doc),
+        "kubectl rejected the long strings"
+    );
 }
 
 /// Block scalars from the source: literal ones print as they read, folded ones go through
@@ -328,7 +351,10 @@ fn block_scalars_match_kubectl() {
             }
         }
     }
-    assert_same_as_kubectl("block scalars", &doc);
+    assert!(
+        assert_same_as_kubectl("block scalars", &doc),
+        "kubectl rejected the block scalars"
+    );
 }
 
 /// Stream handling: separators, empty documents, document end markers, anchors, merges.
@@ -344,6 +370,9 @@ fn streams_and_structure_match_kubectl() {
         ("merge list", "data:\n  <<: [{a: 1}, {a: 2, b: 3}]\n"),
         ("quoted merge key", "data:\n  \"<<\": {a: 1}\n  b: 2\n"),
         ("top-level merge", "x: &x {b: 1}\n<<: *x\n"),
+        ("timestamps in flow", "data:\n  a: &t 2001-12-14T1:2:3Z\n  b: [*t, {c: *t}, !!timestamp 2001-12-14T1:2:3Z, 2001-12-14 1:2:3, [2001-12-14], {d: 2001-12-14t1:2:3Z}]\n  c:\n  - 2001-12-14t21:59:43.10-05:00\n  - d: 2001-12-14\n"),
+        ("nel value", "data:\n  a: \"x\\Ny\"\n  b: [\"p\\Nq\"]\n"),
+        ("flow indicator", "data: [a, :x, b]\n"),
         ("empty key", "data:\n  ?\n  : x\n  b: 1\n"),
         ("flow empties", "data: {a: , b: [c: ], d: {? e}, f: !!set {g, h}}\n"),
         ("tags", "data:\n  a: !!str 12\n  b: !!int \"12\"\n  c: !!float 1\n  d: !custom x\n  e: ! 12\n  f: !!binary aGVsbG8=\n  g: !!timestamp 2001-12-14\n  h: !!null \"\"\n"),
@@ -369,5 +398,158 @@ fn streams_and_structure_match_kubectl() {
         let doc = format!("{HEADER}{body}");
         assert_same_as_kubectl(name, &doc);
     }
-    assert_same_as_kubectl("bom", &format!("\u{feff}{HEADER}data:\n  a: 1\n"));
+    assert!(assert_same_as_kubectl(
+        "bom",
+        &format!("\u{feff}{HEADER}data:\n  a: 1\n")
+    ));
+}
+
+/// Random nesting of block and flow collections, indented and indentless sequences, comments
+/// and scalars of every style: the structure must read as go-yaml reads it.
+#[test]
+fn random_documents_match_kubectl() {
+    const TOKENS: &[&str] = &[
+        "a",
+        "b c",
+        "\"x: y\"",
+        "1",
+        "0x1F",
+        "yes",
+        "~",
+        "null",
+        "true",
+        "1.5",
+        "-1",
+        "2001-12-14",
+        "é",
+        "' q'",
+        "\"dq\\t\"",
+        "'it''s'",
+        "\"a\\nb\"",
+        "-x",
+        "?x",
+        "a#b",
+        "[]",
+        "{}",
+        "''",
+        "\"\"",
+        "1e3",
+        "012",
+        "+1",
+        "abc def ghi jkl mno pqr stu vwx yz0 123 456 789 abc def ghi jkl mno pqr stu vwx yz0 123",
+    ];
+    const KEYS: &[&str] = &[
+        "k", "key", "a b", "\"q k\"", "'s k'", "x-y", "with.dot", "KEY", "k1", "k2", "k10",
+    ];
+    fn scalar(rng: &mut Rng, ind: usize, flow: bool) -> String {
+        if !flow && rng.below(10) == 0 {
+            let mut s = String::from("|");
+            for _ in 0..1 + rng.below(3) {
+                let line = *rng.pick(&["line", "more text", "  indented", ""]);
+                s.push('\n');
+                if !line.is_empty() {
+                    s.push_str(&" ".repeat(ind + 2));
+                    s.push_str(line);
+                }
+            }
+            return s.trim_end().to_string();
+        }
+        let t = *rng.pick(TOKENS);
+        if flow && matches!(t, "-x" | "?x" | "a#b" | "[]" | "{}") {
+            format!("\"{t}\"")
+        } else {
+            t.to_string()
+        }
+    }
+    fn flow(rng: &mut Rng, depth: usize) -> String {
+        match rng.below(4) {
+            _ if depth > 2 => scalar(rng, 0, true),
+            0 | 1 => scalar(rng, 0, true),
+            2 => {
+                let items: Vec<String> = (0..rng.below(4)).map(|_| flow(rng, depth + 1)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            _ => {
+                let mut used = Vec::new();
+                let mut items = Vec::new();
+                for _ in 0..rng.below(4) {
+                    let k = *rng.pick(KEYS);
+                    if !used.contains(&k) {
+                        used.push(k);
+                        items.push(format!("{k}: {}", flow(rng, depth + 1)));
+                    }
+                }
+                format!("{{{}}}", items.join(", "))
+            }
+        }
+    }
+    fn block(
+        rng: &mut Rng,
+        ind: usize,
+        depth: usize,
+        first: Option<String>,
+        out: &mut Vec<String>,
+    ) {
+        let mut used = Vec::new();
+        let mut first = first;
+        for _ in 0..1 + rng.below(4) {
+            let k = *rng.pick(KEYS);
+            if used.contains(&k) {
+                continue;
+            }
+            used.push(k);
+            let pre = first.take().unwrap_or_else(|| " ".repeat(ind));
+            match rng.below(10) {
+                _ if depth > 3 => out.push(format!("{pre}{k}: {}", scalar(rng, ind, false))),
+                0..=3 => {
+                    let comment = if rng.below(3) == 0 { " # c" } else { "" };
+                    out.push(format!("{pre}{k}: {}{comment}", scalar(rng, ind, false)));
+                }
+                4 => out.push(format!("{pre}{k}: {}", flow(rng, 0))),
+                5..=7 => {
+                    out.push(format!("{pre}{k}:"));
+                    let si = ind + 2 * rng.below(2);
+                    for _ in 0..1 + rng.below(3) {
+                        if rng.below(2) == 0 {
+                            out.push(format!(
+                                "{}- {}",
+                                " ".repeat(si),
+                                scalar(rng, si + 2, false)
+                            ));
+                        } else {
+                            block(
+                                rng,
+                                si + 2,
+                                depth + 1,
+                                Some(format!("{}- ", " ".repeat(si))),
+                                out,
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    out.push(format!(
+                        "{pre}{k}:{}",
+                        if rng.below(2) == 0 { " # note" } else { "" }
+                    ));
+                    let step = 2 + 2 * rng.below(2);
+                    block(rng, ind + step, depth + 1, None, out);
+                }
+            }
+        }
+    }
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut accepted = 0;
+    for i in 0..30 {
+        let mut lines = vec![HEADER.trim_end().to_string(), "data:".to_string()];
+        block(&mut rng, 2, 0, None, &mut lines);
+        let doc = lines.join("\n") + "\n";
+        if assert_same_as_kubectl(&format!("random document {i}"), &doc) {
+            accepted += 1;
+        }
+    }
+    assert!(
+        accepted >= 20,
+        "only {accepted} of 30 generated documents were valid"
+    );
 }

@@ -16,6 +16,16 @@ struct Node {
     value: Value,
     count: usize,
     key: KeyKind,
+    /// Source text of an untagged plain scalar that is not a string: kyaml's round trip
+    /// quotes it wherever it lands inside a flow collection, aliases included.
+    plain_text: Option<String>,
+}
+
+/// The string an untagged plain non-string scalar becomes inside a flow collection, if go-yaml
+/// v3 cannot write it plain there (it holds a ':' like a timestamp's time, or an indicator).
+fn quoted_in_flow(text: &str) -> Option<Value> {
+    (!crate::emit::scalar::analyze(text).flow_plain_allowed)
+        .then(|| Value::String(text.to_string()))
 }
 
 enum Frame {
@@ -242,6 +252,11 @@ impl<'a> Composer<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.as_deref().and_then(tag_name);
                 let roundtrip = self.opts.kyaml_round_trip;
+                let text = if roundtrip && text.contains('\u{85}') && !self.expects_key() {
+                    std::borrow::Cow::Owned(crate::folded::nel_roundtrip(&text))
+                } else {
+                    text
+                };
                 let text = if style == ScalarStyle::Folded && roundtrip {
                     std::borrow::Cow::Owned(
                         crate::folded::kyaml_roundtrip(&text)
@@ -251,7 +266,11 @@ impl<'a> Composer<'a> {
                     text
                 };
                 if roundtrip && tag.as_deref() != Some("!!binary") {
-                    if let Some(c) = text.chars().find(|&c| breaks_kyaml_round_trip(c)) {
+                    let is_key = self.expects_key();
+                    if let Some(c) = text
+                        .chars()
+                        .find(|&c| breaks_kyaml_round_trip(c) || (is_key && c == '\u{85}'))
+                    {
                         return Err(self.unsupported(
                             &at,
                             format!(
@@ -261,6 +280,16 @@ impl<'a> Composer<'a> {
                             ),
                         ));
                     }
+                }
+                if style == ScalarStyle::Plain
+                    && self.in_flow()
+                    && (text.starts_with('?') || text.starts_with(':'))
+                {
+                    // go-yaml takes '?' and ':' as indicators anywhere in flow context.
+                    return Err(self.unsupported(
+                        &at,
+                        format!("go-yaml reads the leading '{}' of `{text}` inside [...] or {{...}} as an indicator; quote the value", &text[..1]),
+                    ));
                 }
                 let mut s =
                     scalar(&text, style, tag.as_deref()).map_err(|m| self.unsupported(&at, m))?;
@@ -275,10 +304,24 @@ impl<'a> Composer<'a> {
                     s.value = Value::String(String::new());
                     s.key = KeyKind::Str(String::new());
                 }
+                let plain_text = (roundtrip
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && matches!(s.key, KeyKind::Other(_)))
+                .then(|| text.to_string());
+                if let Some(v) = plain_text
+                    .as_deref()
+                    .filter(|_| self.in_flow())
+                    .and_then(quoted_in_flow)
+                {
+                    s.key = KeyKind::Str(text.to_string());
+                    s.value = v;
+                }
                 let node = Node {
                     value: s.value,
                     count: 1,
                     key: s.key,
+                    plain_text,
                 };
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -296,7 +339,17 @@ impl<'a> Composer<'a> {
                         limit: self.opts.max_alias_expansion,
                     });
                 }
-                node.clone()
+                let mut node = node.clone();
+                if let Some(v) = node
+                    .plain_text
+                    .as_deref()
+                    .filter(|_| self.in_flow())
+                    .and_then(quoted_in_flow)
+                {
+                    node.key = KeyKind::Str(node.plain_text.clone().unwrap_or_default());
+                    node.value = v;
+                }
+                node
             }
             Event::SequenceStart(anchor, _) => {
                 self.check_depth(&at)?;
@@ -359,6 +412,7 @@ impl<'a> Composer<'a> {
             value,
             count,
             key: KeyKind::Collection,
+            plain_text: None,
         };
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());

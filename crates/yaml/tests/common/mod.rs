@@ -39,7 +39,8 @@ pub fn flotilla_build(text: &str) -> Result<String, String> {
 }
 
 /// Asserts kubectl and flotilla agree on a single-resource file, showing the first difference.
-pub fn assert_same_as_kubectl(name: &str, text: &str) {
+/// Returns whether kubectl accepted the file.
+pub fn assert_same_as_kubectl(name: &str, text: &str) -> bool {
     let want = kubectl_build(&[("r.yaml", text)]);
     let got = flotilla_build(text);
     match (&want, &got) {
@@ -59,7 +60,19 @@ pub fn assert_same_as_kubectl(name: &str, text: &str) {
                 );
             }
         }
-        (Err(_), Err(_)) => {}
+        (Err(e), Err(_)) => {
+            // Shown when a test expected kubectl to accept the input.
+            let tail: String = e
+                .chars()
+                .rev()
+                .take(300)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!("{name}: kubectl and flotilla both reject it: ...{tail}");
+            return false;
+        }
         (Ok(_), Err(e)) => panic!("{name}: kubectl accepts it but flotilla fails: {e}"),
         (Err(e), Ok(_)) => {
             // kubectl quotes the whole object in some errors: keep the message readable.
@@ -74,6 +87,7 @@ pub fn assert_same_as_kubectl(name: &str, text: &str) {
             panic!("{name}: flotilla accepts it but kubectl fails: ...{tail}")
         }
     }
+    true
 }
 
 /// A resource header of a kind kustomize has no special rules for.
@@ -319,7 +333,6 @@ pub fn tricky_strings() -> Vec<String> {
         "a\rb",
         "a\u{2028}b",
         "a\u{2029}b",
-        "a\u{85}b",
         "\u{a0}",
         "a\u{a0}",
         "a\u{a0}b",
@@ -333,11 +346,6 @@ pub fn tricky_strings() -> Vec<String> {
         "\u{0}",
         "\u{7}",
         "\u{1b}",
-        "\u{7f}",
-        "\u{80}",
-        "\u{9f}",
-        "\u{fffe}",
-        "\u{ffff}",
         "\u{fffd}",
         "\u{e000}",
         "\u{10ffff}",
