@@ -2,7 +2,29 @@
 //!
 //! The state machine mirrors go-yaml v2's port of libyaml's emitter (column, indent stack,
 //! `whitespace`/`indention` flags) because line folding and block-scalar indentation depend on
-//! those exact positions.
+//! those exact positions. The rules it reproduces, each checked against `kubectl kustomize`:
+//!
+//! - Keys: go-yaml v2's order (letters by code point; runs of digits compared as numbers, a
+//!   shorter run first on ties; a letter sorts after a non-letter). Keys over 128 bytes or
+//!   holding line breaks are written as `? key` / `: value`.
+//! - Layout: 2-space indent; a sequence under a key is not indented (`key:\n- a`); empty
+//!   collections are `{}` / `[]`; null is `null`.
+//! - Strings that would read back as another type under YAML 1.1 (`yes`, `on`, `y`, `~`,
+//!   `1e3`, `0x1F`, `012`, `1_000`, `.inf`, timestamps, base-60 `1:20`, the empty string) are
+//!   double-quoted. Other strings are plain when libyaml allows it, else single-quoted, else
+//!   (non-printable characters, tabs, a space next to a line break) double-quoted with escapes
+//!   (`\t`, `\xNN`, `\uNNNN`, `\UNNNNNNNN`; characters outside the BMP are escaped too; a
+//!   string starting with a BOM has every character escaped, a go-yaml quirk).
+//! - Strings holding `\n` are literal block scalars, `|`, `|-` (no final break) or `|+` (more
+//!   than one), with `|2` when the text starts with a space or a break; in keys, or when a line
+//!   ends with a space or a character is non-printable, double-quoted instead.
+//! - Plain, single- and double-quoted scalars fold at the first single space past column 80
+//!   (continuation indented two spaces deeper than the key); double-quoted continuations escape
+//!   a following space with `\`.
+//! - Numbers as Go prints them after a JSON round trip: integers as such, floats that are whole
+//!   and fit int64/uint64 as integers, others with `strconv.FormatFloat(f, 'g', -1, 64)`
+//!   (shortest digits; exponent form `1.2345675e+06` when the decimal exponent is below -4 or
+//!   at least 6).
 
 mod keys;
 pub(crate) mod scalar;
