@@ -61,42 +61,53 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
     for (i, k) in last.iter().enumerate() {
         rank.insert(k, 1 + i as i64);
     }
-    let mut keyed: Vec<(i64, String, String, bool, Resource)> = resources
+    struct Key {
+        rank: i64,
+        gvk: String,
+        id: String,
+        is_namespace: bool,
+        core_group: bool,
+    }
+    let keys: Vec<Key> = resources
         .iter()
         .map(|r| {
             let g = r.gvk();
-            let gk = gvk_key(&g);
+            let gvk = gvk_key(&g);
             let ns = if r.namespace().is_empty() {
                 "~X"
             } else {
                 r.namespace()
             };
             let nm = if r.name().is_empty() { "~N" } else { r.name() };
-            let id = format!("{gk}|{ns}|{nm}");
-            let is_core_ns = g.kind == "Namespace";
-            (
-                *rank.get(g.kind.as_str()).unwrap_or(&0),
-                gk,
-                id,
-                is_core_ns && g.group.is_empty(),
-                r.clone(),
-            )
+            Key {
+                rank: *rank.get(g.kind.as_str()).unwrap_or(&0),
+                id: format!("{gvk}|{ns}|{nm}"),
+                gvk,
+                is_namespace: g.kind == "Namespace",
+                core_group: g.group.is_empty(),
+            }
         })
         .collect();
-    keyed.sort_by(|a, b| {
-        if a.1 != b.1 {
-            if a.0 != b.0 {
-                return a.0.cmp(&b.0);
+    let mut idx: Vec<usize> = (0..resources.len()).collect();
+    idx.sort_by(|&i, &j| {
+        let (a, b) = (&keys[i], &keys[j]);
+        if a.gvk != b.gvk {
+            if a.rank != b.rank {
+                return a.rank.cmp(&b.rank);
             }
-            let both_ns = a.4.kind() == "Namespace" && b.4.kind() == "Namespace";
-            if both_ns && (a.3 || b.3) {
-                return b.1.cmp(&a.1);
+            // kustomize puts core Namespaces after other groups' Namespace kinds.
+            if a.is_namespace && b.is_namespace && (a.core_group || b.core_group) {
+                return b.gvk.cmp(&a.gvk);
             }
-            return a.1.cmp(&b.1);
+            return a.gvk.cmp(&b.gvk);
         }
-        a.2.cmp(&b.2)
+        a.id.cmp(&b.id)
     });
-    for (slot, k) in resources.iter_mut().zip(keyed) {
-        *slot = k.4;
+    let mut taken: Vec<Option<Resource>> = resources
+        .iter_mut()
+        .map(|r| Some(std::mem::replace(r, Resource::new(serde_json::Value::Null))))
+        .collect();
+    for (slot, i) in resources.iter_mut().zip(idx) {
+        *slot = taken[i].take().expect("each index is used once");
     }
 }
