@@ -395,6 +395,26 @@ pub struct Snapshot {
     pub total_reconciliations: i64,
 }
 
+impl CrossNamespaceSourceReference {
+    /// The source's namespace: `namespace`, else the Kustomization's.
+    pub fn namespace_or<'a>(&'a self, own: &'a str) -> &'a str {
+        self.namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(own)
+    }
+}
+
+impl DependencyReference {
+    /// The dependency's namespace: `namespace`, else the Kustomization's.
+    pub fn namespace_or<'a>(&'a self, own: &'a str) -> &'a str {
+        self.namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(own)
+    }
+}
+
 impl KustomizationSpec {
     /// The apply/health timeout: `timeout`, else `interval`.
     pub fn timeout(&self) -> Result<std::time::Duration, DurationError> {

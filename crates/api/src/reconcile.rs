@@ -9,7 +9,7 @@ pub const REQUESTED_AT_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
 
 /// `kustomize.toolkit.fluxcd.io/reconcile: disabled` on an object stops Flux from applying it.
 pub const KUSTOMIZE_RECONCILE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/reconcile";
-/// Server-side apply policy of an object: `Merge`, `IfNotPresent` or `Ignore`.
+/// Server-side apply policy of an object: `Override` (the default), `Merge`, `IfNotPresent` or `Ignore`.
 pub const SSA_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/ssa";
 /// `disabled` keeps an object out of garbage collection.
 pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";

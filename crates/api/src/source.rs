@@ -148,6 +148,60 @@ pub struct GitRepositoryRef {
     pub commit: Option<String>,
 }
 
+/// The reference to check out, after Flux's precedence rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitCheckout<'a> {
+    /// A commit; with a branch, that branch is fetched and must contain it.
+    Commit {
+        /// The commit SHA.
+        sha: &'a str,
+        /// The branch to fetch, if given.
+        branch: Option<&'a str>,
+    },
+    /// A full reference name (`refs/heads/main`, `refs/pull/420/head`).
+    Name(&'a str),
+    /// The highest tag within a semver range.
+    SemVer(&'a str),
+    /// A tag.
+    Tag(&'a str),
+    /// A branch.
+    Branch(&'a str),
+}
+
+/// The branch Flux checks out when no reference is given.
+pub const DEFAULT_BRANCH: &str = "master";
+
+impl GitRepositoryRef {
+    /// The reference to check out: commit, then name, semver, tag, branch (empty values count
+    /// as unset, as in Flux).
+    pub fn checkout(&self) -> GitCheckout<'_> {
+        let (branch, tag, semver, name, commit) = (
+            non_empty(&self.branch),
+            non_empty(&self.tag),
+            non_empty(&self.semver),
+            non_empty(&self.name),
+            non_empty(&self.commit),
+        );
+        if let Some(sha) = commit {
+            return GitCheckout::Commit { sha, branch };
+        }
+        if let Some(name) = name {
+            return GitCheckout::Name(name);
+        }
+        if let Some(range) = semver {
+            return GitCheckout::SemVer(range);
+        }
+        if let Some(tag) = tag {
+            return GitCheckout::Tag(tag);
+        }
+        GitCheckout::Branch(branch.unwrap_or(DEFAULT_BRANCH))
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.is_empty())
+}
+
 /// Which Git objects must carry a trusted signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum GitVerificationMode {
@@ -251,8 +305,51 @@ impl GitRepositorySpec {
         }
     }
 
+    /// The reference to check out (branch `master` when `ref` is unset).
+    pub fn checkout(&self) -> GitCheckout<'_> {
+        match &self.reference {
+            Some(r) => r.checkout(),
+            None => GitCheckout::Branch(DEFAULT_BRANCH),
+        }
+    }
+
     /// The authentication provider (`generic` when unset).
     pub fn provider(&self) -> &str {
         self.provider.as_deref().unwrap_or("generic")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(json: serde_json::Value) -> GitRepositoryRef {
+        serde_json::from_value(json).expect("a GitRepositoryRef")
+    }
+
+    #[test]
+    fn checkout_follows_flux_precedence() {
+        let all = reference(serde_json::json!({
+            "branch": "main", "tag": "v1", "semver": ">=1", "name": "refs/heads/x", "commit": "abc"
+        }));
+        assert_eq!(
+            all.checkout(),
+            GitCheckout::Commit {
+                sha: "abc",
+                branch: Some("main")
+            }
+        );
+        let no_commit = reference(
+            serde_json::json!({"branch": "main", "tag": "v1", "semver": ">=1", "name": "refs/heads/x"}),
+        );
+        assert_eq!(no_commit.checkout(), GitCheckout::Name("refs/heads/x"));
+        let semver = reference(serde_json::json!({"branch": "main", "tag": "v1", "semver": ">=1"}));
+        assert_eq!(semver.checkout(), GitCheckout::SemVer(">=1"));
+        let tag = reference(serde_json::json!({"branch": "main", "tag": "v1", "commit": ""}));
+        assert_eq!(tag.checkout(), GitCheckout::Tag("v1"));
+        assert_eq!(
+            reference(serde_json::json!({})).checkout(),
+            GitCheckout::Branch("master")
+        );
     }
 }
