@@ -293,12 +293,12 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = s.chars().collect();
+        let mut chars = s.chars().peekable();
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
+                let next_space = chars.peek() == Some(&' ');
                 if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
                     self.write_indent();
                 } else {
@@ -337,18 +337,20 @@ impl Emitter {
 
     fn write_single(&mut self, s: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = s.chars().collect();
+        let mut chars = s.chars().peekable();
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            let at_start = std::mem::replace(&mut first, false);
             if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
+                let next = chars.peek().copied();
                 if allow_breaks
                     && !spaces
                     && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < chars.len() - 1
-                    && !next_space
+                    && !at_start
+                    && next.is_some()
+                    && next != Some(' ')
                 {
                     self.write_indent();
                 } else {
@@ -461,12 +463,12 @@ impl Emitter {
         if s.starts_with(' ') || s.starts_with(scalar::is_break) {
             self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
         }
-        let chars: Vec<char> = s.chars().collect();
-        let chomp = match chars.as_slice() {
-            [] => Some("-"),
-            [.., last] if !scalar::is_break(*last) => Some("-"),
-            [_] => Some("+"),
-            [.., prev, _] if scalar::is_break(*prev) => Some("+"),
+        let mut tail = s.chars().rev();
+        let chomp = match (tail.next(), tail.next()) {
+            (None, _) => Some("-"),
+            (Some(last), _) if !scalar::is_break(last) => Some("-"),
+            (Some(_), None) => Some("+"),
+            (Some(_), Some(prev)) if scalar::is_break(prev) => Some("+"),
             _ => None,
         };
         if let Some(ch) = chomp {
@@ -476,7 +478,7 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in &chars {
+        for c in s.chars() {
             if scalar::is_break(c) {
                 self.write_break(c);
                 self.indention = true;

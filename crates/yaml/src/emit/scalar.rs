@@ -56,10 +56,12 @@ pub(crate) fn analyze(s: &str) -> Analysis {
         flow_indicators = true;
     }
     let mut preceded_by_whitespace = true;
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank(chars[i + 1]);
+    let mut chars = s.chars().peekable();
+    let mut i = 0;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_whitespace = next.is_none_or(is_blank);
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -102,7 +104,7 @@ pub(crate) fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -115,7 +117,7 @@ pub(crate) fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -128,6 +130,7 @@ pub(crate) fn analyze(s: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = is_blank(c) || is_break(c) || c == '\0';
+        i += 1;
     }
 
     let mut a = Analysis {

@@ -93,6 +93,13 @@ fn allowed_in_source(c: char) -> bool {
 
 /// Rejects characters go-yaml's reader refuses, naming the first one's position.
 pub(super) fn check_source(src: &str, line_offset: usize) -> Result<(), Error> {
+    // Fast path: printable ASCII with tabs and line breaks is always allowed.
+    if src
+        .bytes()
+        .all(|b| (0x20..0x7F).contains(&b) || matches!(b, b'\n' | b'\t' | b'\r'))
+    {
+        return Ok(());
+    }
     let Some(pos) = src.find(|c: char| !allowed_in_source(c)) else {
         return Ok(());
     };
