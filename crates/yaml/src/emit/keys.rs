@@ -59,12 +59,16 @@ fn less_runes<T: Copy + PartialEq>(ar: &[T], br: &[T], ch: impl Fn(T) -> char) -
         }
         let mut ai = i;
         while ai < ar.len() && is_digit(ch(ar[ai])) {
-            an = an.wrapping_mul(10).wrapping_add(ch(ar[ai]) as i64 - '0' as i64);
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(ch(ar[ai]) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && is_digit(ch(br[bi])) {
-            bn = bn.wrapping_mul(10).wrapping_add(ch(br[bi]) as i64 - '0' as i64);
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(ch(br[bi]) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {

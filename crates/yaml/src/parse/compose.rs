@@ -158,17 +158,26 @@ impl<'a> Composer<'a> {
 
     /// The character at a character index of the source.
     fn char_at(&mut self, index: usize) -> Option<char> {
+        let b = self.byte_at(index);
+        self.src[b..].chars().next()
+    }
+
+    /// The byte offset of a character index of the source (its end if past it).
+    fn byte_at(&mut self, index: usize) -> usize {
         let (mut ci, mut bi) = self.cursor;
         if index < ci {
             (ci, bi) = (0, 0);
         }
         let mut chars = self.src[bi..].chars();
         while ci < index {
-            bi += chars.next()?.len_utf8();
+            match chars.next() {
+                Some(c) => bi += c.len_utf8(),
+                None => break,
+            }
             ci += 1;
         }
         self.cursor = (ci, bi);
-        self.src[bi..].chars().next()
+        bi
     }
 
     /// Whether a collection starting at `span` is written in flow style (`{`/`[`).
@@ -285,6 +294,16 @@ impl<'a> Composer<'a> {
                                  kustomize fail when it re-reads the resource; remove it",
                                 c as u32
                             ),
+                        ));
+                    }
+                }
+                if style == ScalarStyle::DoubleQuoted {
+                    let start = self.byte_at(span.start.index());
+                    let quote = self.src[start..].find('"').map(|i| start + i);
+                    if quote.is_some_and(|q| super::repair::has_slash_escape(self.src, q)) {
+                        return Err(self.unsupported(
+                            &at,
+                            "found unknown escape character `\\/` (go-yaml does not know it); write `/`",
                         ));
                     }
                 }

@@ -5,6 +5,7 @@
 //! empty documents, and the value changes of its encode-and-decode round trip.
 
 mod compose;
+mod repair;
 mod scalar;
 
 use serde_json::Value;
@@ -45,12 +46,41 @@ pub fn from_str(src: &str) -> Result<Value, Error> {
 /// [`from_str`] with explicit options.
 pub fn from_str_with(src: &str, opts: &ParseOptions) -> Result<Value, Error> {
     compose::check_source(src, 0)?;
-    let mut c = Composer::new(src, opts, 0);
-    let first = c.next_document()?;
-    if let Some(at) = c.next_nonempty_document()? {
-        return Err(Error::MultipleDocuments { at });
+    with_repairs(src, 0, |text| {
+        let mut c = Composer::new(text, opts, 0);
+        let first = c.next_document()?;
+        if let Some(at) = c.next_nonempty_document()? {
+            return Err(Error::MultipleDocuments { at });
+        }
+        Ok(first.unwrap_or(Value::Null))
+    })
+}
+
+/// Runs `read` on the text, repairing and retrying where go-yaml would have read the text
+/// and the tokenizer refused it (see `repair`).
+fn with_repairs<T>(
+    src: &str,
+    line_offset: usize,
+    read: impl Fn(&str) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut first_err = None;
+    for _ in 0..repair::MAX_REPAIRS {
+        match read(&text) {
+            Err(e) => match repair::repair(&text, &e, line_offset) {
+                Some(fixed) => {
+                    first_err.get_or_insert(e);
+                    text = std::borrow::Cow::Owned(fixed);
+                }
+                None => return Err(e),
+            },
+            ok => return ok,
+        }
     }
-    Ok(first.unwrap_or(Value::Null))
+    Err(first_err.unwrap_or_else(|| Error::Syntax {
+        at: Location::default(),
+        message: "too many repairs".to_string(),
+    }))
 }
 
 /// Parses a stream of resources as kustomize reads a file: documents split on `---` lines,
@@ -81,11 +111,11 @@ pub fn from_str_multi_with(src: &str, opts: &ParseOptions) -> Result<Vec<Value>,
             owned = format!("{piece}\n");
             owned.as_str()
         };
-        let mut c = Composer::new(text, opts, line_offset);
-        if let Some(v) = c.next_document()? {
-            if !v.is_null() {
-                out.push(v);
-            }
+        let doc = with_repairs(text, line_offset, |t| {
+            Composer::new(t, opts, line_offset).next_document()
+        })?;
+        if let Some(v) = doc.filter(|v| !v.is_null()) {
+            out.push(v);
         }
     }
     Ok(out)
