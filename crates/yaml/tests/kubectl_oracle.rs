@@ -441,6 +441,13 @@ fn random_documents_match_kubectl() {
         "012",
         "+1",
         "abc def ghi jkl mno pqr stu vwx yz0 123 456 789 abc def ghi jkl mno pqr stu vwx yz0 123",
+        "!!str 5",
+        "!custom z",
+        "!!binary aGk=",
+        "1:20",
+        ".5",
+        "2001-12-14T1:2:3Z",
+        "\"a long quoted string that goes on and on and on and on and on past eighty columns\"",
     ];
     const KEYS: &[&str] = &[
         "k", "key", "a b", "\"q k\"", "'s k'", "x-y", "with.dot", "KEY", "k1", "k2", "k10",
