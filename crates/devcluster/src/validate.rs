@@ -68,6 +68,11 @@ pub(crate) fn check(
             list.join(", ")
         )));
     }
+    if req.q("fieldValidation") != Some("Ignore") {
+        for f in &report.unknown_fields {
+            req.warn(format!("unknown field \"{f}\""));
+        }
+    }
     if !report.errors.is_empty() {
         let causes = report
             .errors

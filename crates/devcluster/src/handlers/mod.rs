@@ -33,11 +33,19 @@ pub(crate) struct Req {
     pub accept: String,
     pub body: Bytes,
     pub res: Arc<Resource>,
+    /// `Warning` headers to send with the answer (fieldValidation=Warn and the like).
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Req {
     pub fn dry_run(&self) -> bool {
         self.query.get("dryRun").is_some_and(|v| v == "All")
+    }
+
+    pub fn warn(&self, message: String) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(message);
+        }
     }
 
     pub fn q(&self, key: &str) -> Option<&str> {
@@ -169,6 +177,7 @@ async fn dispatch_inner(
                 body,
                 res,
                 path,
+                warnings: Default::default(),
             };
             resource(ctx, req).await
         }
@@ -228,7 +237,16 @@ async fn resource(ctx: &Arc<Ctx>, req: Req) -> Result<Response<Body>, ApiError> 
             )))
         }
     };
-    Ok(json_response(code, &body))
+    let mut resp = json_response(code, &body);
+    let warnings = req.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    for w in warnings {
+        // RFC 7234 warning: code 299, agent "-", quoted text.
+        let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
+        if let Ok(v) = http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append("warning", v);
+        }
+    }
+    Ok(resp)
 }
 
 /// A 404 for the object named in the request.

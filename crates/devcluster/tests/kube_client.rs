@@ -1,0 +1,271 @@
+//! kube-rs against the dev cluster: typed CRUD, discovery, a watcher across a server restart,
+//! and server-side apply conflicts.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use flotilla_devcluster::{Options, Server, ServerHandle};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::{reflector, watcher, WatchStreamExt};
+use kube::{Client, Discovery, ResourceExt};
+
+async fn client(handle: &ServerHandle, dir: &Path) -> Client {
+    let path = dir.join("kubeconfig");
+    handle.write_kubeconfig(&path).unwrap();
+    let kc = Kubeconfig::read_from(&path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    Client::try_from(config).unwrap()
+}
+
+fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
+    let mut c = ConfigMap::default();
+    c.metadata.name = Some(name.into());
+    c.metadata.labels = Some(
+        labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    c.data = Some(BTreeMap::from([("k".to_string(), "v".to_string())]));
+    c
+}
+
+#[tokio::test]
+async fn typed_crud_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options::default()).await.unwrap();
+    let client = client(&server, dir.path()).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let created = api
+        .create(&PostParams::default(), &cm("a", &[("app", "x")]))
+        .await
+        .unwrap();
+    assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
+    api.create(&PostParams::default(), &cm("b", &[("app", "y")]))
+        .await
+        .unwrap();
+    let err = api
+        .create(&PostParams::default(), &cm("a", &[]))
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists")),
+        other => panic!("{other:?}"),
+    }
+    let listed = api
+        .list(&ListParams::default().labels("app in (x)"))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|c| c.name_any())
+            .collect::<Vec<_>>(),
+        ["a"]
+    );
+    // limit/continue pages through the list.
+    let page = api.list(&ListParams::default().limit(1)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let next = api
+        .list(
+            &ListParams::default()
+                .limit(1)
+                .continue_token(page.metadata.continue_.as_deref().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.items.len(), 1);
+    assert_ne!(page.items[0].name_any(), next.items[0].name_any());
+    // Optimistic concurrency: a stale resourceVersion conflicts.
+    let mut stale = created.clone();
+    let mut fresh = api.get("a").await.unwrap();
+    fresh.data.as_mut().unwrap().insert("k".into(), "w".into());
+    api.replace("a", &PostParams::default(), &fresh)
+        .await
+        .unwrap();
+    stale.data.as_mut().unwrap().insert("k".into(), "z".into());
+    match api
+        .replace("a", &PostParams::default(), &stale)
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert_eq!((s.code, s.reason.as_str()), (409, "Conflict")),
+        other => panic!("{other:?}"),
+    }
+    let patched = api
+        .patch(
+            "a",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"data": {"n": "1"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.data.unwrap()["n"], "1");
+    // dryRun stores nothing.
+    api.delete(
+        "a",
+        &DeleteParams {
+            dry_run: true,
+            ..DeleteParams::default()
+        },
+    )
+    .await
+    .unwrap();
+    api.get("a").await.unwrap();
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    match api.get("a").await.unwrap_err() {
+        kube::Error::Api(s) => assert_eq!((s.code, s.reason.as_str()), (404, "NotFound")),
+        other => panic!("{other:?}"),
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_finds_builtins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options::default()).await.unwrap();
+    let client = client(&server, dir.path()).await;
+    let discovery = Discovery::new(client).run().await.unwrap();
+    let apps = discovery.get("apps").unwrap();
+    let (ar, caps) = apps.recommended_kind("Deployment").unwrap();
+    assert_eq!(
+        (ar.plural.as_str(), ar.version.as_str()),
+        ("deployments", "v1")
+    );
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    assert!(caps
+        .subresources
+        .iter()
+        .any(|(r, _)| r.plural == "deployments/status" || r.plural == "status"));
+    assert!(discovery.get("apiextensions.k8s.io").is_some());
+    assert!(discovery.get("").is_some());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_side_apply_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options::default()).await.unwrap();
+    let client = client(&server, dir.path()).await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let deploy = |replicas: i32| {
+        serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+            }
+        })
+    };
+    api.patch(
+        "web",
+        &PatchParams::apply("alice"),
+        &Patch::Apply(deploy(2)),
+    )
+    .await
+    .unwrap();
+    match api
+        .patch("web", &PatchParams::apply("bob"), &Patch::Apply(deploy(3)))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+            assert!(
+                s.message.contains("alice") && s.message.contains(".spec.replicas"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let forced = api
+        .patch(
+            "web",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(deploy(3)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.spec.replicas, Some(3));
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(
+        managers.contains(&"alice".to_string()) && managers.contains(&"bob".to_string()),
+        "{managers:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn watcher_survives_a_server_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let opts = |port: u16| Options {
+        data_dir: Some(data.clone()),
+        port,
+        ..Options::default()
+    };
+    let server = Server::start(opts(0)).await.unwrap();
+    let port = server.addr.port();
+    let client = client(&server, dir.path()).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("before", &[]))
+        .await
+        .unwrap();
+    let (reader, writer) = reflector::store();
+    let stream = reflector(writer, watcher(api.clone(), watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
+    let task = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(_ev) = stream.next().await {}
+    });
+    let names = |r: &reflector::Store<ConfigMap>| {
+        let mut n: Vec<String> = r.state().iter().map(|c| c.name_any()).collect();
+        n.sort();
+        n
+    };
+    let wait_for = |want: Vec<&'static str>| {
+        let reader = reader.clone();
+        async move {
+            for _ in 0..200 {
+                if names(&reader) == want {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("reflector has {:?}, want {want:?}", names(&reader));
+        }
+    };
+    wait_for(vec!["before"]).await;
+    server.shutdown().await;
+    let server = Server::start(opts(port)).await.unwrap();
+    api.create(&PostParams::default(), &cm("after", &[]))
+        .await
+        .unwrap();
+    wait_for(vec!["after", "before"]).await;
+    api.delete("before", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(vec!["after"]).await;
+    task.abort();
+    server.shutdown().await;
+}
