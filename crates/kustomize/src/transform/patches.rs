@@ -127,10 +127,40 @@ fn apply_json(
     for &i in targets {
         let r = &mut resources[i];
         r.store_previous_id();
-        flotilla_merge::json_patch(&mut r.obj, ops, &opts)
-            .map_err(|e| TransformError::Patch(format!("{}: {e}", describe(r))))?;
+        // kustomize's objects always carry its internal annotations while building, so a patch
+        // may add under /metadata/annotations even where the file has none; emulate that map.
+        let added = ensure_annotations(&mut r.obj);
+        let res = flotilla_merge::json_patch(&mut r.obj, ops, &opts);
+        if added {
+            drop_empty_annotations(&mut r.obj);
+        }
+        res.map_err(|e| TransformError::Patch(format!("{}: {e}", describe(r))))?;
     }
     Ok(())
+}
+
+fn ensure_annotations(obj: &mut Value) -> bool {
+    let Some(md) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    match md.get("annotations") {
+        Some(Value::Object(_)) => false,
+        _ => {
+            md.insert("annotations".into(), Value::Object(Default::default()));
+            true
+        }
+    }
+}
+
+fn drop_empty_annotations(obj: &mut Value) {
+    if let Some(md) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        if md
+            .get("annotations")
+            .is_some_and(|a| a.as_object().is_some_and(|m| m.is_empty()) || a.is_null())
+        {
+            md.remove("annotations");
+        }
+    }
 }
 
 /// Indices of the resources a `target:` selects.
