@@ -406,6 +406,25 @@ fn streams_and_structure_match_kubectl() {
         "bom",
         &format!("\u{feff}{HEADER}data:\n  a: 1\n")
     ));
+    // Files often end without a line break; a block scalar ending there has no final break.
+    for (style, body) in [
+        ("|", "    x\n    y"),
+        ("|+", "    x\n\n    y"),
+        (">", "    x\n    y"),
+        ("|-", "    x"),
+    ] {
+        let doc = format!("{HEADER}data:\n  a: {style}\n{body}");
+        assert!(assert_same_as_kubectl(
+            &format!("{style} at end of file"),
+            &doc
+        ));
+        let second = HEADER.replace("name: probe", "name: probe2");
+        let two = format!("{doc}\n---\n{second}data:\n  a: {style}\n{body}");
+        assert!(assert_same_as_kubectl(
+            &format!("{style} at end of stream"),
+            &two
+        ));
+    }
 }
 
 /// Random nesting of block and flow collections, indented and indentless sequences, comments

@@ -268,6 +268,19 @@ impl<'a> Composer<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.as_deref().and_then(tag_name);
                 let roundtrip = self.opts.kyaml_round_trip;
+                let text = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && text.ends_with('\n')
+                    && !self.src.ends_with('\n')
+                    && self.byte_at(span.end.index()) >= self.src.len()
+                {
+                    // A block scalar ending the text without a final line break has none in
+                    // go-yaml (the tokenizer here adds one).
+                    let mut t = text.into_owned();
+                    t.pop();
+                    std::borrow::Cow::Owned(t)
+                } else {
+                    text
+                };
                 let text = if roundtrip && text.contains('\u{85}') && !self.expects_key() {
                     std::borrow::Cow::Owned(crate::folded::nel_roundtrip(&text))
                 } else {
