@@ -276,8 +276,135 @@ fn is_empty_value(v: &Value) -> bool {
     }
 }
 
+/// Plain scalars YAML 1.1 reads as booleans (kustomization.yaml is decoded that way, unlike
+/// resources).
+const YAML11_BOOLS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF",
+];
+
+/// Fields of a kustomization that are booleans.
+const BOOL_FIELDS: &[&str] = &[
+    "disableNameSuffixHash",
+    "immutable",
+    "includeSelectors",
+    "includeTemplates",
+    "allowNameChange",
+    "allowKindChange",
+    "create",
+    "unsetOnly",
+];
+
+/// kustomization.yaml is decoded with YAML 1.1 rules, where a plain `yes`, `on`, `n`… is a
+/// boolean: true/false for boolean fields, an error anywhere a string is expected. Finds such
+/// plain scalars in `text` (outside block scalars) and applies that to the parsed value.
+pub fn apply_yaml11_booleans(text: &str, v: &mut Value) -> Result<(), KustomizationError> {
+    let mut block_indent: Option<usize> = None;
+    let mut hits: Vec<(Option<String>, String)> = Vec::new();
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim();
+        if let Some(bi) = block_indent {
+            if t.is_empty() || indent > bi {
+                continue;
+            }
+            block_indent = None;
+        }
+        let body = match t.find(" #") {
+            Some(i) => t[..i].trim_end(),
+            None => t,
+        };
+        if body.ends_with('|')
+            || body.ends_with('>')
+            || body.ends_with("|-")
+            || body.ends_with(">-")
+            || body.ends_with("|+")
+            || body.ends_with(">+")
+        {
+            block_indent = Some(indent);
+            continue;
+        }
+        let item = body.strip_prefix("- ").map(str::trim).unwrap_or(body);
+        let (key, value) = match item.split_once(": ") {
+            Some((k, val)) => (Some(k.trim().to_string()), val.trim()),
+            None => (None, item),
+        };
+        if YAML11_BOOLS.contains(&value) {
+            hits.push((key, value.to_string()));
+        }
+    }
+    if hits.is_empty() {
+        return Ok(());
+    }
+    fn fix(
+        v: &mut Value,
+        parent_key: Option<&str>,
+        hits: &[(Option<String>, String)],
+    ) -> Result<(), KustomizationError> {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if let Value::String(s) = child {
+                        if hits
+                            .iter()
+                            .any(|(hk, hv)| hk.as_deref() == Some(k.as_str()) && hv == s)
+                        {
+                            if BOOL_FIELDS.contains(&k.as_str()) {
+                                let b = matches!(
+                                    s.as_str(),
+                                    "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+                                );
+                                *child = Value::Bool(b);
+                                continue;
+                            }
+                            return Err(KustomizationError::WrongType {
+                                field: k.clone(),
+                                expected: "a string (a plain yes/no/on/off/y/n is a boolean in kustomization.yaml; quote it)",
+                            });
+                        }
+                    }
+                    fix(child, Some(k), hits)?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Value::String(s) = item {
+                        if hits.iter().any(|(hk, hv)| hk.is_none() && hv == s) {
+                            return Err(KustomizationError::WrongType {
+                                field: parent_key.unwrap_or("(list)").to_string(),
+                                expected: "a list of strings (a plain yes/no/on/off/y/n is a boolean in kustomization.yaml; quote it)",
+                            });
+                        }
+                    }
+                    fix(item, parent_key, hits)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    fix(v, None, &hits)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn yaml11_booleans() {
+        let text = "namespace: n\n";
+        let mut v = json!({"namespace": "n"});
+        assert!(apply_yaml11_booleans(text, &mut v).is_err());
+        let text = "configMapGenerator:\n- name: a\n  options:\n    disableNameSuffixHash: yes\n  literals:\n  - |\n    y\n";
+        let mut v = json!({"configMapGenerator": [{"name": "a", "options": {"disableNameSuffixHash": "yes"}, "literals": ["y\n"]}]});
+        apply_yaml11_booleans(text, &mut v).expect("bool field");
+        assert_eq!(
+            v["configMapGenerator"][0]["options"]["disableNameSuffixHash"],
+            json!(true)
+        );
+        let mut v = json!({"namespace": "n"});
+        apply_yaml11_booleans("namespace: \"n\"\n", &mut v).expect("quoted is a string");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -63,9 +63,15 @@ pub fn load_kustomization(ctx: &mut Ctx<'_>, loader: &Loader) -> Result<Kustomiz
         .ok_or_else(|| BuildError::NoKustomization(dir_of(loader)))?;
     let text = loader.read_string(file)?;
     let path = loader.root().join(file).display().to_string();
-    let v = flotilla_yaml::from_str(&text).map_err(|e| read::ReadError::Yaml {
+    let mut v = flotilla_yaml::from_str(&text).map_err(|e| read::ReadError::Yaml {
         file: path.clone(),
         message: e.to_string(),
+    })?;
+    crate::kustomization::apply_yaml11_booleans(&text, &mut v).map_err(|source| {
+        BuildError::Kustomization {
+            file: path.clone(),
+            source,
+        }
     })?;
     kustomization_from_value(ctx, &v, &path)
 }
