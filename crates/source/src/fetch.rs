@@ -250,8 +250,8 @@ impl GitSource {
         let mut attempt = 0;
         let revision = loop {
             attempt += 1;
-            prepare_cache(&git, &dir, &url, attempt > 1)?;
-            match self.fetch_into(&git, &dir, &url, &target) {
+            let fresh = prepare_cache(&git, &dir, &url, attempt > 1)?;
+            match self.fetch_into(&git, &dir, &url, &target, fresh) {
                 Ok(r) => break r,
                 Err(Retry::Cache(_)) if attempt == 1 => continue,
                 Err(Retry::Cache(detail)) => {
@@ -375,6 +375,7 @@ impl GitSource {
         dir: &Path,
         url: &GitUrl,
         target: &Target,
+        fresh: bool,
     ) -> Result<Revision, Retry> {
         let remote = url.for_git();
         let run = |args: &[&str]| git.run(Some(dir), args);
@@ -396,7 +397,7 @@ impl GitSource {
                 .map_err(|f| classify_retry(f, url, Some(&self.reference)))?;
                 let peel = format!("{FETCHED_REF}^{{commit}}");
                 let out = run(&["rev-parse", "--verify", "--quiet", &peel])
-                    .map_err(|f| Retry::Cache(f.detail))?;
+                    .map_err(|f| local_failure(f, url))?;
                 // The remote may have moved between ls-remote and fetch: report what we got.
                 revision.sha = String::from_utf8_lossy(&out).trim().to_string();
             }
@@ -456,9 +457,21 @@ impl GitSource {
             }
         }
         run(&["checkout", "--quiet", "--force", "--detach", &revision.sha])
-            .map_err(|f| Retry::Cache(f.detail))?;
-        run(&["clean", "-ffdxq"]).map_err(|f| Retry::Cache(f.detail))?;
+            .map_err(|f| local_failure(f, url))?;
+        // A reused worktree may hold leftovers of an interrupted run; a new one cannot.
+        if !fresh {
+            run(&["clean", "-ffdxq"]).map_err(|f| local_failure(f, url))?;
+        }
         Ok(revision)
+    }
+}
+
+/// A local git command failed: a timeout is reported as such, anything else means the cache
+/// is damaged and is worth one rebuild.
+fn local_failure(f: GitFailure, url: &GitUrl) -> Retry {
+    match f.kind {
+        Failure::Timeout | Failure::Spawn => Retry::Fatal(map_failure(f, url, None)),
+        _ => Retry::Cache(f.detail),
     }
 }
 
@@ -559,7 +572,8 @@ fn pick_semver(
 
 /// Makes `dir` a git repository for `url`: reuses it when it already is, rebuilds it when it holds
 /// another URL or `fresh` is asked, and refuses to touch a directory that is not a Flotilla cache.
-fn prepare_cache(git: &Git, dir: &Path, url: &GitUrl, fresh: bool) -> Result<(), FetchError> {
+/// Returns whether the repository was newly created.
+fn prepare_cache(git: &Git, dir: &Path, url: &GitUrl, fresh: bool) -> Result<bool, FetchError> {
     let err = |problem: String| FetchError::Cache {
         path: dir.to_path_buf(),
         problem,
@@ -567,7 +581,7 @@ fn prepare_cache(git: &Git, dir: &Path, url: &GitUrl, fresh: bool) -> Result<(),
     let marker = dir.join(".git").join(CACHE_MARKER);
     let ours = fs::read_to_string(&marker).ok();
     if ours.as_deref() == Some(url.for_git()) && !fresh && dir.join(".git/HEAD").is_file() {
-        return Ok(());
+        return Ok(false);
     }
     if dir.exists() {
         let empty = fs::read_dir(dir)
@@ -590,5 +604,5 @@ fn prepare_cache(git: &Git, dir: &Path, url: &GitUrl, fresh: bool) -> Result<(),
         .map_err(|f| err(format!("git init failed: {}", f.detail)))?;
     fs::write(&marker, url.for_git())
         .map_err(|e| err(format!("cannot write {CACHE_MARKER}: {e}")))?;
-    Ok(())
+    Ok(true)
 }

@@ -30,11 +30,48 @@ const EXCLUDE_DEFAULT: &[&str] = &[
     "**/.flux.yaml",
 ];
 
+/// One path-component glob, pre-sorted into the cheap common shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Glob {
+    /// No wildcard: plain equality.
+    Literal(String),
+    /// `*` followed by a wildcard-free suffix (`*.yaml`).
+    Suffix(String),
+    /// `**` (spans directories; only meaningful in anchored patterns).
+    DoubleStar,
+    /// Anything else, matched by the general matcher.
+    General(String),
+}
+
+impl Glob {
+    fn new(segment: &str) -> Glob {
+        let special = |c: char| matches!(c, '*' | '?' | '[' | '\\');
+        if segment == "**" {
+            Glob::DoubleStar
+        } else if !segment.contains(special) {
+            Glob::Literal(segment.to_string())
+        } else if let Some(rest) = segment.strip_prefix('*').filter(|r| !r.contains(special)) {
+            Glob::Suffix(rest.to_string())
+        } else {
+            Glob::General(segment.to_string())
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Glob::Literal(l) => l == text,
+            Glob::Suffix(s) => text.ends_with(s.as_str()),
+            Glob::DoubleStar => true,
+            Glob::General(g) => glob(g, text),
+        }
+    }
+}
+
 /// One gitignore line, scoped to the directory (`domain`) of the file it came from.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     domain: Vec<String>,
-    segments: Vec<String>,
+    segments: Vec<Glob>,
     negate: bool,
     dir_only: bool,
     /// Patterns with a slash before their end match from the domain root; others match any component.
@@ -77,7 +114,7 @@ impl Pattern {
         }
         let anchored = s.contains('/');
         let s = s.strip_prefix('/').unwrap_or(s);
-        let segments: Vec<String> = s.split('/').map(str::to_string).collect();
+        let segments: Vec<Glob> = s.split('/').map(Glob::new).collect();
         Some(Pattern {
             domain: domain.to_vec(),
             segments,
@@ -98,7 +135,7 @@ impl Pattern {
             // A slash-free pattern matches a component at any depth; matching a parent
             // directory excludes everything beneath it.
             rel.iter().enumerate().any(|(i, comp)| {
-                glob(&self.segments[0], comp) && !(self.dir_only && i == rel.len() - 1 && !is_dir)
+                self.segments[0].matches(comp) && !(self.dir_only && i == rel.len() - 1 && !is_dir)
             })
         };
         hit.then_some(if self.negate {
@@ -110,20 +147,20 @@ impl Pattern {
 }
 
 /// Anchored match of pattern segments against a leading part of `path` (`**` spans directories).
-fn match_prefix(pat: &[String], path: &[&str], is_dir: bool, dir_only: bool) -> bool {
+fn match_prefix(pat: &[Glob], path: &[&str], is_dir: bool, dir_only: bool) -> bool {
     let Some((first, rest)) = pat.split_first() else {
         // Pattern consumed: a directory-only rule needs the last matched component to be a
         // directory, which holds whenever more path follows it.
         return !(dir_only && path.is_empty() && !is_dir);
     };
-    if first == "**" {
+    if *first == Glob::DoubleStar {
         if rest.is_empty() {
             return !path.is_empty();
         }
         return (0..=path.len()).any(|skip| match_prefix(rest, &path[skip..], is_dir, dir_only));
     }
     match path.split_first() {
-        Some((comp, tail)) if glob(first, comp) => {
+        Some((comp, tail)) if first.matches(comp) => {
             if rest.is_empty() && dir_only && tail.is_empty() && !is_dir {
                 return false;
             }

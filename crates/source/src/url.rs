@@ -57,9 +57,11 @@ impl GitUrl {
                 "http" => Scheme::Http,
                 "ssh" => Scheme::Ssh,
                 "file" => Scheme::File,
-                other => return Err(err(&format!(
+                other => {
+                    return Err(err(&format!(
                     "scheme '{other}' is not supported; use https://, http://, ssh:// or file://"
-                ))),
+                )))
+                }
             };
             if scheme == Scheme::File {
                 if !rest.starts_with('/') {

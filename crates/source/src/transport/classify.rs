@@ -62,6 +62,7 @@ pub(crate) fn classify(stderr: &str) -> Failure {
         "couldn't find remote ref",
         "not our ref",
         "repository not found",
+        "' not found",
         "does not appear to be a git repository",
         "returned error: 404",
         "no such remote ref",

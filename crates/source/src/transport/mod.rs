@@ -132,10 +132,24 @@ impl Git {
 
 /// Keeps the tail of git's stderr: the last lines carry the reason, earlier ones progress noise.
 fn last_lines(stderr: &str) -> String {
+    // Generic advice and ssh's banner lines say nothing about this failure.
+    const NOISE: &[&str] = &[
+        "Please make sure you have the correct access rights",
+        "and the repository exists.",
+        "ssh-keygen -f",
+        "@@@",
+        "IT IS POSSIBLE",
+        "Someone could be",
+        "It is also possible",
+        "The fingerprint for",
+        "Please contact your system administrator",
+        "Add correct host key",
+        "Offending",
+    ];
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !NOISE.iter().any(|n| l.starts_with(n)))
         .collect();
     let start = lines.len().saturating_sub(6);
     lines[start..].join("; ")

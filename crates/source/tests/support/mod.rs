@@ -111,8 +111,23 @@ pub struct HttpGitServer {
 }
 
 impl HttpGitServer {
-    /// Serves the repositories under `root` (URL path = path below root).
+    /// Serves the repositories under `root` (URL path = path below root) over plain HTTP.
     pub fn start(root: &Path, auth: HttpAuth) -> HttpGitServer {
+        Self::start_with(root, auth, None)
+    }
+
+    /// Serves over HTTPS with a certificate for 127.0.0.1 issued by a fresh test CA;
+    /// returns the server and the CA certificate (PEM) clients must trust.
+    pub fn start_tls(root: &Path, auth: HttpAuth) -> (HttpGitServer, String) {
+        let (config, ca_pem) = tls_config();
+        (Self::start_with(root, auth, Some(config)), ca_pem)
+    }
+
+    fn start_with(
+        root: &Path,
+        auth: HttpAuth,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> HttpGitServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -125,9 +140,31 @@ impl HttpGitServer {
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (root, auth, u, r) = (root.clone(), auth.clone(), u.clone(), r.clone());
+                        let (root, auth, u, r, tls) = (
+                            root.clone(),
+                            auth.clone(),
+                            u.clone(),
+                            r.clone(),
+                            tls.clone(),
+                        );
                         thread::spawn(move || {
-                            let _ = serve(stream, &root, &auth, &u, &r);
+                            stream.set_nonblocking(false).unwrap();
+                            stream
+                                .set_read_timeout(Some(Duration::from_secs(30)))
+                                .unwrap();
+                            let _ = match tls {
+                                None => serve(stream, &root, &auth, &u, &r),
+                                Some(config) => {
+                                    let conn = rustls::ServerConnection::new(config).unwrap();
+                                    serve(
+                                        rustls::StreamOwned::new(conn, stream),
+                                        &root,
+                                        &auth,
+                                        &u,
+                                        &r,
+                                    )
+                                }
+                            };
                         });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -146,6 +183,45 @@ impl HttpGitServer {
     pub fn url(&self, repo: &str) -> String {
         format!("http://127.0.0.1:{}/{repo}", self.port)
     }
+
+    pub fn https_url(&self, repo: &str) -> String {
+        format!("https://127.0.0.1:{}/{repo}", self.port)
+    }
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it.
+fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "flotilla test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let mut leaf_params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    (Arc::new(config), ca_cert.pem())
 }
 
 impl Drop for HttpGitServer {
@@ -157,17 +233,14 @@ impl Drop for HttpGitServer {
     }
 }
 
-fn serve(
-    stream: TcpStream,
+fn serve<S: Read + Write>(
+    stream: S,
     root: &Path,
     auth: &HttpAuth,
     upload: &AtomicU64,
     requests: &AtomicU64,
 ) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
+    let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -219,6 +292,7 @@ fn serve(
             HttpAuth::Bearer(t) => given == format!("Bearer {t}"),
         };
         if !allowed {
+            let writer = reader.get_mut();
             let msg = b"authentication required\n";
             write!(
                 writer,
@@ -291,6 +365,7 @@ fn serve(
         if method == "POST" && path.ends_with("git-upload-pack") {
             upload.fetch_add(payload.len() as u64, Ordering::SeqCst);
         }
+        let writer = reader.get_mut();
         write!(
             writer,
             "HTTP/1.1 {status}\r\n{hdrs}Content-Length: {}\r\n\r\n",
