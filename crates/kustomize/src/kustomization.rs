@@ -163,6 +163,7 @@ impl Kustomization {
                 }
             }
         }
+        check_string_maps(&raw)?;
         let mut warnings = Vec::new();
         for (field, instead, extra) in DEPRECATED {
             if raw.get(*field).is_some_and(|v| !is_empty_value(v)) {
@@ -263,6 +264,58 @@ impl Kustomization {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+}
+
+/// Label and annotation maps are `map[string]string` in kustomize: other scalar types fail.
+fn check_string_maps(raw: &Map<String, Value>) -> Result<(), KustomizationError> {
+    fn check(v: Option<&Value>, field: &str) -> Result<(), KustomizationError> {
+        if let Some(Value::Object(m)) = v {
+            for (k, val) in m {
+                if !matches!(val, Value::String(_) | Value::Null) {
+                    return Err(KustomizationError::WrongType {
+                        field: format!("{field}.{k}"),
+                        expected: "a string (quote it)",
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+    check(raw.get("commonLabels"), "commonLabels")?;
+    check(raw.get("commonAnnotations"), "commonAnnotations")?;
+    for l in raw
+        .get("labels")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        check(l.get("pairs"), "labels.pairs")?;
+    }
+    let go = raw.get("generatorOptions");
+    check(go.and_then(|g| g.get("labels")), "generatorOptions.labels")?;
+    check(
+        go.and_then(|g| g.get("annotations")),
+        "generatorOptions.annotations",
+    )?;
+    for g in ["configMapGenerator", "secretGenerator"] {
+        for e in raw
+            .get(g)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let o = e.get("options");
+            check(
+                o.and_then(|x| x.get("labels")),
+                &format!("{g}.options.labels"),
+            )?;
+            check(
+                o.and_then(|x| x.get("annotations")),
+                &format!("{g}.options.annotations"),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn is_empty_value(v: &Value) -> bool {

@@ -332,7 +332,7 @@ fn accumulate_resource(
 fn plugin_configs(loader: &Loader, entry: &Value, field: &str) -> Result<Vec<Value>, BuildError> {
     let s = match entry {
         Value::String(s) => s.clone(),
-        other => crate::yaml_text(other),
+        other => crate::read::yaml_text(other),
     };
     let text = if s.contains('\n') {
         s.clone()

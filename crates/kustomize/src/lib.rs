@@ -25,8 +25,3 @@ pub use build::build;
 pub use error::BuildError;
 pub use loader::LoadRestrictor;
 pub use options::{BuildOptions, BuildOutput, Order, Overrides};
-
-/// A value as YAML text, for error messages.
-pub(crate) fn yaml_text(v: &serde_json::Value) -> String {
-    flotilla_yaml::to_string(v)
-}

@@ -25,6 +25,11 @@ pub enum ReadError {
     },
 }
 
+/// A value as YAML text, for error messages.
+pub(crate) fn yaml_text(v: &Value) -> String {
+    flotilla_yaml::to_string(v)
+}
+
 /// Parses YAML documents (any text) into values, naming `file` in errors.
 pub fn parse_docs(text: &str, file: &str) -> Result<Vec<Value>, ReadError> {
     flotilla_yaml::from_str_multi(text).map_err(|e| ReadError::Yaml {

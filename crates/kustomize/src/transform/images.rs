@@ -53,40 +53,32 @@ pub fn split(image: &str) -> (String, String, String) {
         _ => 0,
     };
     let search = &image[slash..];
-    let id = search.find('@');
-    let ic = search.find(':');
+    let id = search.find('@').map(|i| i + slash);
+    let ic = search.find(':').map(|i| i + slash);
     match (ic, id) {
         (None, None) => (image.to_string(), String::new(), String::new()),
-        (ic, Some(id)) if ic.is_none() || id < ic.unwrap_or(usize::MAX) => {
-            let id = id + slash;
-            (
-                image[..id].to_string(),
-                String::new(),
-                image[id + 1..].to_string(),
-            )
-        }
-        (Some(ic), Some(id)) => {
-            let (ic, id) = (ic + slash, id + slash);
-            (
-                image[..ic].to_string(),
-                image[ic + 1..id].to_string(),
-                image[id + 1..].to_string(),
-            )
-        }
-        (Some(ic), None) => {
-            let ic = ic + slash;
-            (
-                image[..ic].to_string(),
-                image[ic + 1..].to_string(),
-                String::new(),
-            )
-        }
-        (None, Some(_)) => unreachable_split(image),
+        // A digest, with no tag before it.
+        (None, Some(id)) => (
+            image[..id].to_string(),
+            String::new(),
+            image[id + 1..].to_string(),
+        ),
+        (Some(ic), Some(id)) if id < ic => (
+            image[..id].to_string(),
+            String::new(),
+            image[id + 1..].to_string(),
+        ),
+        (Some(ic), Some(id)) => (
+            image[..ic].to_string(),
+            image[ic + 1..id].to_string(),
+            image[id + 1..].to_string(),
+        ),
+        (Some(ic), None) => (
+            image[..ic].to_string(),
+            image[ic + 1..].to_string(),
+            String::new(),
+        ),
     }
-}
-
-fn unreachable_split(image: &str) -> (String, String, String) {
-    (image.to_string(), String::new(), String::new())
 }
 
 struct Matcher {

@@ -191,7 +191,7 @@ pub fn patches_strategic_merge(
     for e in entries {
         let s = match e {
             Value::String(s) => s.clone(),
-            other => crate::yaml_text(other),
+            other => crate::read::yaml_text(other),
         };
         let text = if !s.contains('\n') && loader.resolve_file(&s).is_ok() {
             load_text(loader, &s)?
@@ -227,13 +227,13 @@ pub fn patch_entry(
         (true, true) => {
             return Err(TransformError::Patch(format!(
                 "must specify one of patch and path in\n{}",
-                crate::yaml_text(entry)
+                crate::read::yaml_text(entry)
             )))
         }
         (false, false) => {
             return Err(TransformError::Patch(format!(
                 "patch and path can't be set at the same time\n{}",
-                crate::yaml_text(entry)
+                crate::read::yaml_text(entry)
             )))
         }
         (false, true) => inline.to_string(),
