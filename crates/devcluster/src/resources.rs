@@ -89,10 +89,11 @@ admissionregistration.k8s.io/v1 MutatingWebhookConfiguration mutatingwebhookconf
 admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration validatingwebhookconfigurations cluster - - -
 ";
 
-/// Extra served versions of a built-in (same storage): HPA is also served as v2beta2, v1.
+/// Extra served versions of a built-in (same storage, no conversion needed): HPA v2 is also
+/// served as v2beta2, the version the v1.21.2 schema knows.
 fn extra_versions(group: &str, plural: &str) -> &'static [&'static str] {
     match (group, plural) {
-        ("autoscaling", "horizontalpodautoscalers") => &["v2beta2", "v1"],
+        ("autoscaling", "horizontalpodautoscalers") => &["v2beta2"],
         _ => &[],
     }
 }

@@ -28,8 +28,30 @@ pub fn parse(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
 }
 
 fn from_yaml(text: &str) -> Result<Value, ApiError> {
-    let _ = text;
-    Err(ApiError::UnsupportedMediaType(
-        "YAML request bodies are not supported yet; send the same document as JSON".into(),
-    ))
+    flotilla_yaml::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("the YAML request body is not valid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn yaml_apply_bodies() {
+        let v = parse(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: 'yes'\n",
+            "application/apply-patch+yaml",
+        )
+        .unwrap();
+        assert_eq!(v["data"]["a"], "yes");
+        assert!(matches!(
+            parse(b"a: [", "application/apply-patch+yaml"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse(b"a: 1", "application/json"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
 }
