@@ -199,3 +199,35 @@ fn mutated_inputs_never_panic_and_round_trip() {
         "too few mutations parsed ({parsed}) to exercise the printer"
     );
 }
+
+/// The options for files sigs.k8s.io/yaml reads (kustomization.yaml).
+#[test]
+fn yaml11_and_text_modes() {
+    let doc = "a: yes\nb: off\nc: 1.0\nd: 2001-12-14\ne: ~\nf: 0x10\ng: \"q\"\n";
+    let v11 = from_str_multi_with(
+        doc,
+        &ParseOptions {
+            yaml11: true,
+            kyaml_round_trip: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        v11[0],
+        serde_json::json!({"a": true, "b": false, "c": 1.0, "d": "2001-12-14", "e": null, "f": 16, "g": "q"})
+    );
+    let text = from_str_multi_with(
+        doc,
+        &ParseOptions {
+            scalars_as_text: true,
+            kyaml_round_trip: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        text[0],
+        serde_json::json!({"a": "yes", "b": "off", "c": "1.0", "d": "2001-12-14", "e": null, "f": "0x10", "g": "q"})
+    );
+}

@@ -330,8 +330,15 @@ impl<'a> Composer<'a> {
                         format!("go-yaml reads the leading '{}' of `{text}` inside [...] or {{...}} as an indicator; quote the value", &text[..1]),
                     ));
                 }
-                let mut s =
-                    scalar(&text, style, tag.as_deref()).map_err(|m| self.unsupported(&at, m))?;
+                let mut s = scalar(&text, style, tag.as_deref(), self.opts.yaml11)
+                    .map_err(|m| self.unsupported(&at, m))?;
+                if self.opts.scalars_as_text
+                    && !s.value.is_null()
+                    && matches!(s.key, KeyKind::Other(_))
+                    && tag.as_deref() != Some("!!binary")
+                {
+                    s.value = Value::String(text.to_string());
+                }
                 if roundtrip
                     && text.is_empty()
                     && style == ScalarStyle::Plain

@@ -25,6 +25,14 @@ pub struct ParseOptions {
     /// collections become empty strings. Right for resources; turn off for files kustomize
     /// reads without kyaml (kustomization.yaml).
     pub kyaml_round_trip: bool,
+    /// Resolve plain scalars as go-yaml v2 does (YAML 1.1: `yes`/`no`/`on`/`off`/`y`/`n` are
+    /// booleans, timestamps stay text): what sigs.k8s.io/yaml applies to kustomization.yaml.
+    pub yaml11: bool,
+    /// Give every non-null scalar as the string it is written as (`1.0` stays "1.0", `yes`
+    /// stays "yes"): sigs.k8s.io/yaml keeps a scalar's text when the target field is a string,
+    /// so read kustomization.yaml once with this for string fields and once without for typed
+    /// ones.
+    pub scalars_as_text: bool,
 }
 
 impl Default for ParseOptions {
@@ -33,6 +41,8 @@ impl Default for ParseOptions {
             max_alias_expansion: 1_000_000,
             max_depth: 1_000,
             kyaml_round_trip: true,
+            yaml11: false,
+            scalars_as_text: false,
         }
     }
 }

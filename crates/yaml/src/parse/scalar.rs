@@ -71,8 +71,10 @@ pub(super) fn scalar(
     text: &str,
     style: ScalarStyle,
     tag: Option<&str>,
+    yaml11: bool,
 ) -> Result<Scalar, ScalarError> {
     let plain = style == ScalarStyle::Plain;
+    let dialect = if yaml11 { Dialect::V2 } else { Dialect::V3 };
     if text == "<<" {
         let key = if plain && matches!(tag, None | Some("!!merge")) {
             KeyKind::Merge
@@ -90,7 +92,11 @@ pub(super) fn scalar(
     };
     Ok(match tag {
         None if plain => {
-            let r = resolve_plain(text, Dialect::V3);
+            let mut r = resolve_plain(text, dialect);
+            if yaml11 && matches!(r, Resolved::Timestamp(_)) {
+                // go-yaml v2 hands timestamps to interface{} targets as their text.
+                r = Resolved::Str;
+            }
             let key = match r {
                 Resolved::Str | Resolved::Merge => KeyKind::Str(text.to_string()),
                 _ => KeyKind::Other(text.to_string()),
@@ -114,7 +120,7 @@ pub(super) fn scalar(
             }
         }
         Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp")) => {
-            let r = resolve_plain(text, Dialect::V3);
+            let r = resolve_plain(text, dialect);
             let ok = matches!(
                 (t, &r),
                 ("!!int", Resolved::Int(_) | Resolved::Uint(_))
