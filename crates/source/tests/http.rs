@@ -187,9 +187,37 @@ fn bearer_token() {
         reference: main_branch(),
         credentials: creds,
     };
+    // Watch every command line while git runs: the token must never be an argument.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let (mut seen, mut hits) = (0usize, Vec::new());
+            while !stop.load(Ordering::SeqCst) {
+                for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+                        let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                        // git's own processes for this fetch carry the URL as an argument.
+                        if c.contains(&url) {
+                            seen += 1;
+                        }
+                        if c.contains(token) {
+                            hits.push(c);
+                        }
+                    }
+                }
+            }
+            (seen, hits)
+        })
+    };
     let FetchOutcome::Fetched(c) = src.fetch(&FetchOptions::default()).unwrap() else {
         panic!("expected a fetch")
     };
+    stop.store(true, Ordering::SeqCst);
+    let (seen, hits) = watcher.join().unwrap();
+    assert!(hits.is_empty(), "token on a command line: {hits:?}");
+    assert!(seen > 0, "the watcher saw no git process for {url}");
     assert_eq!(c.revision.sha, repo.head());
 
     let wrong = Credentials::from_secret(
@@ -306,4 +334,51 @@ fn https_with_custom_ca() {
         "{err}"
     );
     assert_clean(&err, &[PASSWORD]);
+}
+
+#[test]
+fn a_silent_server_times_out_and_git_is_stopped() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        while std::time::Instant::now() < until {
+            if let Ok((c, _)) = listener.accept() {
+                conns.push(c);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/silent.git");
+    let started = std::time::Instant::now();
+    let err = GitSource {
+        url: url.clone(),
+        reference: main_branch(),
+        credentials: Credentials::none(),
+    }
+    .fetch(&FetchOptions {
+        timeout: std::time::Duration::from_secs(2),
+        ..FetchOptions::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err}");
+    assert!(err.is_transient());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    // No git helper is left running against the silent server.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let leftovers: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&url))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    held.join().unwrap();
 }

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
 
 pub(crate) use classify::{Failure, GitFailure};
 pub(crate) use env::Git;
@@ -58,30 +58,29 @@ impl Git {
             let _ = err.read_to_end(&mut buf);
             buf
         });
-        let deadline = Instant::now() + self.timeout;
-        let mut pause = Duration::from_micros(500);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) if Instant::now() >= deadline => {
-                    kill_group(child.id());
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(());
-                }
-                Ok(None) => {
-                    thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(25));
-                }
-                Err(e) => {
-                    return Err(GitFailure {
-                        kind: Failure::Spawn,
-                        operation: op,
-                        detail: format!("waiting for git failed: {e}"),
-                    })
-                }
+        // A waiter thread reports the exit at once (no polling delay); the deadline is a
+        // channel timeout, after which git's process group is killed and the waiter returns.
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        let waiter = thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = match rx.recv_timeout(self.timeout) {
+            Ok(Ok(status)) => Ok(status),
+            Ok(Err(e)) => {
+                return Err(GitFailure {
+                    kind: Failure::Spawn,
+                    operation: op,
+                    detail: format!("waiting for git failed: {e}"),
+                })
+            }
+            Err(_) => {
+                kill_group(pid);
+                let _ = rx.recv();
+                Err(())
             }
         };
+        let _ = waiter.join();
         let stdout = out_reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();
         let stderr = self.scrub(&String::from_utf8_lossy(&stderr));
@@ -155,10 +154,11 @@ fn last_lines(stderr: &str) -> String {
     lines[start..].join("; ")
 }
 
-/// Kills git's whole process group; `kill(1)` keeps this crate free of unsafe FFI.
+/// Kills git's whole process group through the shell's `kill` builtin (present wherever
+/// /bin/sh is, unlike procps), which keeps this crate free of unsafe FFI.
 fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
+    let _ = Command::new("/bin/sh")
+        .args(["-c", "kill -9 -\"$1\"", "sh", &pid.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
