@@ -13,6 +13,7 @@ mod kubeconfig;
 mod managed;
 mod objects;
 mod openapi;
+mod protobuf;
 mod resources;
 mod routing;
 mod selectors;

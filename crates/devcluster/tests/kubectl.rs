@@ -605,3 +605,35 @@ fn bad_input_gets_status_errors() {
     // The server keeps serving.
     c.ok(&["get", "ns"]);
 }
+
+#[test]
+fn kubectl_create_generators() {
+    let c = Cluster::start();
+    c.ok(&["create", "namespace", "made"]);
+    c.ok(&[
+        "create",
+        "configmap",
+        "gen",
+        "-n",
+        "made",
+        "--from-literal=a=1",
+        "--from-literal=b=two",
+    ]);
+    c.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "sec",
+        "-n",
+        "made",
+        "--from-literal=k=v",
+    ]);
+    c.ok(&["create", "serviceaccount", "robot", "-n", "made"]);
+    let cm = c.json(&["get", "cm", "gen", "-n", "made"]);
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "b": "two"}));
+    let sec = c.json(&["get", "secret", "sec", "-n", "made"]);
+    assert_eq!(sec["data"]["k"], "dg==");
+    assert_eq!(c.json(&["get", "ns", "made"])["status"]["phase"], "Active");
+    let err = c.fails(&["create", "deployment", "d", "--image=nginx"]);
+    assert!(err.contains("send JSON instead"), "{err}");
+}

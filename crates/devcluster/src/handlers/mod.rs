@@ -76,10 +76,7 @@ impl Req {
     /// Parses the body as JSON (or YAML, which apply patches may be).
     pub fn body_json(&self) -> Result<Value, ApiError> {
         if self.content_type.contains("protobuf") {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "the body content type {:?} is not supported; send application/json",
-                self.content_type
-            )));
+            return crate::protobuf::decode(&self.body);
         }
         crate::yaml_body::parse(&self.body, &self.content_type)
     }
