@@ -43,7 +43,10 @@ const OBJECT_META: &[(u64, F)] = &[
 
 const LOCAL_REF: &[(u64, F)] = &[(1, F::Str("name"))];
 
-const KINDS: &[(&str, &str, &[(u64, F)])] = &[
+/// A message: field numbers and how each becomes JSON.
+type Fields = &'static [(u64, F)];
+
+const KINDS: &[(&str, &str, Fields)] = &[
     (
         "v1",
         "ConfigMap",
