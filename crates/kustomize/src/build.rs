@@ -94,6 +94,15 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
 
     for m in &k.build_metadata {
         match m.as_str() {
+            "originAnnotations" => {
+                for r in list.iter_mut() {
+                    if let Some(o) = r.origin.clone() {
+                        let mut ann = r.string_map("annotations");
+                        ann.insert("config.kubernetes.io/origin".into(), Value::String(o));
+                        r.set_string_map("annotations", ann);
+                    }
+                }
+            }
             "managedByLabel" => {
                 let mut labels = serde_json::Map::new();
                 labels.insert(
@@ -114,7 +123,9 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
                 return Err(BuildError::Unsupported {
                     dir: loader.root().display().to_string(),
                     field: "buildMetadata".into(),
-                    reason: format!("option '{other}' is not available (only managedByLabel)"),
+                    reason: format!(
+                    "option '{other}' is not available (managedByLabel and originAnnotations are)"
+                ),
                 })
             }
         }

@@ -95,6 +95,8 @@ pub struct Kustomization {
     pub name_suffix: String,
     /// `buildMetadata`.
     pub build_metadata: Vec<String>,
+    /// The file it was read from (`kustomization.yaml`, `kustomization.yml`, `Kustomization`).
+    pub file_name: String,
 }
 
 fn strings(m: &Map<String, Value>, k: &str) -> Result<Vec<String>, KustomizationError> {
@@ -245,6 +247,7 @@ impl Kustomization {
             name_prefix: string(&raw, "namePrefix")?,
             name_suffix: string(&raw, "nameSuffix")?,
             build_metadata: strings(&raw, "buildMetadata")?,
+            file_name: "kustomization.yaml".into(),
             resources,
             raw,
         };

@@ -73,7 +73,9 @@ pub fn load_kustomization(ctx: &mut Ctx<'_>, loader: &Loader) -> Result<Kustomiz
             source,
         }
     })?;
-    kustomization_from_value(ctx, &v, &path)
+    let mut k = kustomization_from_value(ctx, &v, &path)?;
+    k.file_name = file.to_string();
+    Ok(k)
 }
 
 /// Parses a kustomization document, collecting its warnings.
@@ -185,7 +187,16 @@ pub fn accumulate(
     let global = GeneratorOptions::from_value(k.field("generatorOptions"));
     for (field, secret) in [("configMapGenerator", false), ("secretGenerator", true)] {
         for entry in k.list(field) {
-            let r = generators::generate(loader, entry, secret, &global)?;
+            let mut r = generators::generate(loader, entry, secret, &global)?;
+            r.origin = Some(format!(
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                loader.rel_path(&k.file_name),
+                if secret {
+                    "SecretGenerator"
+                } else {
+                    "ConfigMapGenerator"
+                }
+            ));
             acc.resmap.absorb(r).map_err(rm(loader))?;
         }
     }
@@ -274,7 +285,11 @@ fn accumulate_resource(
     let full = loader.root().join(path);
     if full.is_file() {
         let text = loader.read_string(path)?;
-        let rs = read::resources_from_text(&text, &full.display().to_string())?;
+        let mut rs = read::resources_from_text(&text, &full.display().to_string())?;
+        let origin = format!("path: {}\n", loader.rel_path(path));
+        for r in rs.iter_mut() {
+            r.origin = Some(origin.clone());
+        }
         return acc.resmap.append_all(rs).map_err(rm(loader));
     }
     if full.is_dir() {

@@ -88,6 +88,8 @@ pub struct Loader {
     fence: Option<PathBuf>,
     /// Roots of the kustomizations that led here (for cycle detection).
     visited: Vec<PathBuf>,
+    /// This root as written relative to the top kustomization (for origin annotations).
+    rel: String,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> LoadError {
@@ -125,7 +127,14 @@ impl Loader {
             restrictor,
             fence,
             visited: Vec::new(),
+            rel: String::new(),
         })
+    }
+
+    /// `rel` (a path below this root) as written relative to the top kustomization, cleaned
+    /// lexically as Go's `path.Join` does.
+    pub fn rel_path(&self, rel: &str) -> String {
+        clean_join(&self.rel, rel)
     }
 
     /// The kustomization directory.
@@ -221,7 +230,31 @@ impl Loader {
             restrictor: self.restrictor,
             fence: self.fence.clone(),
             visited,
+            rel: clean_join(&self.rel, rel),
         })
+    }
+}
+
+/// Joins and cleans slash paths lexically (`a/../b` → `b`, leading `..` kept).
+pub fn clean_join(base: &str, rel: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in base.split('/').chain(rel.split('/')) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    if out.is_empty() {
+        ".".to_string()
+    } else {
+        out.join("/")
     }
 }
 

@@ -83,6 +83,8 @@ impl ResMap {
                     Behavior::Replace => copy_meta(&mut r, old),
                     Behavior::Merge => {
                         copy_meta(&mut r, old);
+                        // A merge keeps where the object was first defined.
+                        r.origin = old.origin.clone();
                         for field in ["data", "binaryData"] {
                             let merged = merge_maps(old.obj.get(field), r.obj.get(field));
                             let obj = crate::resource::object_mut(&mut r.obj);

@@ -157,6 +157,8 @@ pub struct Resource {
     pub ref_by: Vec<ResId>,
     /// Names of vars that read from this object.
     pub ref_var_names: Vec<String>,
+    /// Where the object came from, as kustomize's `config.kubernetes.io/origin` text.
+    pub origin: Option<String>,
 }
 
 fn str_at<'a>(v: &'a Value, a: &str, b: Option<&str>) -> &'a str {
@@ -180,6 +182,7 @@ impl Resource {
             needs_hash: false,
             ref_by: Vec::new(),
             ref_var_names: Vec::new(),
+            origin: None,
         }
     }
 
