@@ -2,7 +2,8 @@
 //! their values, keeping comments, order, quoting style and every other byte as they were.
 //!
 //! Used by image automation (values marked `# {"$imagepolicy": "ns:name:tag"}`) and
-//! migrations. Block scalars (`|`, `>`) and aliases are reported but cannot be replaced.
+//! migrations. Block scalars (`|`, `>`) are reported but cannot be replaced; empty values
+//! (`key:`) and aliases are not reported.
 
 use std::fmt;
 use std::ops::Range;
@@ -251,6 +252,10 @@ impl Walker<'_> {
         match role {
             Role::Skipped => {}
             Role::Key => self.advance(Some(PathSegment::Key(value.to_string()))),
+            Role::Value(_) if value.is_empty() && style == ScalarStyle::Plain => {
+                // An empty value (`key:`) has no text to replace.
+                self.advance(None);
+            }
             Role::Value(seg) => {
                 let path = self.path(seg);
                 let in_flow = self.in_flow();
@@ -301,14 +306,16 @@ fn skip_properties(src: &str, mut at: usize) -> usize {
 fn source_range(src: &str, start: usize, end: usize, style: Style) -> Range<usize> {
     let b = src.as_bytes();
     match style {
-        Style::Plain | Style::Literal | Style::Folded => {
-            let s = if style == Style::Plain {
-                skip_properties(src, start)
-            } else {
-                start
-            };
-            s..end.max(s)
+        Style::Plain => {
+            let s = skip_properties(src, start);
+            // A plain scalar never ends in white space; the parser's span sometimes does.
+            let mut e = end.max(s).min(src.len());
+            while e > s && matches!(b[e - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                e -= 1;
+            }
+            s..e
         }
+        Style::Literal | Style::Folded => start..end.max(start),
         Style::SingleQuoted | Style::DoubleQuoted => {
             let quote = if style == Style::SingleQuoted {
                 b'\''

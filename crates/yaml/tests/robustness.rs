@@ -185,6 +185,36 @@ fn mutated_inputs_never_panic_and_round_trip() {
             }
         }
         let _ = from_str(&text);
+        // Rewriting every value with itself must keep what the text means.
+        if let Ok(sites) = flotilla_yaml::edit::scalars(&text) {
+            let edits: Vec<flotilla_yaml::edit::Edit> = sites
+                .into_iter()
+                .filter(|s| {
+                    matches!(
+                        s.style,
+                        flotilla_yaml::edit::Style::Plain
+                            | flotilla_yaml::edit::Style::SingleQuoted
+                            | flotilla_yaml::edit::Style::DoubleQuoted
+                    )
+                })
+                .map(|site| flotilla_yaml::edit::Edit {
+                    value: site.value.clone(),
+                    site,
+                })
+                .collect();
+            if let (Ok(edited), Ok(before)) = (
+                flotilla_yaml::edit::apply(&text, &edits),
+                from_str_multi_with(&text, &reparse),
+            ) {
+                let after = from_str_multi_with(&edited, &reparse).unwrap_or_else(|e| {
+                    panic!("edited text does not parse: {e}\n{edited}\nfrom:\n{text}")
+                });
+                assert_eq!(
+                    after, before,
+                    "edit changed the meaning of:\n{text}\ninto:\n{edited}"
+                );
+            }
+        }
         if let Ok(docs) = from_str_multi(&text) {
             parsed += 1;
             let printed = to_string_multi(&docs);
