@@ -566,3 +566,70 @@ fn extraction_refuses_escapes_and_wrong_digests() {
         "nothing extracted before the digest check"
     );
 }
+
+#[test]
+fn includes_are_staged_into_the_artifact() {
+    let app = Repo::new();
+    app.write("deploy/app.yaml", "app\n");
+    app.write("vendor/common/stale.yaml", "replaced by the include\n");
+    app.commit("app");
+    let common = Repo::new();
+    common.write("base/cm.yaml", "common\n");
+    common.write("README.md", "docs\n");
+    common.commit("common");
+
+    let store = tempfile::tempdir().unwrap();
+    let storage = Storage::new(store.path().join("storage"));
+    // The included repository's artifact, extracted as a consumer would.
+    let c = fetch(&source(&common, branch("main")));
+    let inc_artifact = storage
+        .archive(
+            &ArtifactOwner::git_repository("ns", "common"),
+            "r",
+            c.dir(),
+            &ArchiveOptions::default(),
+        )
+        .unwrap();
+    let extracted = store.path().join("extracted");
+    extract(
+        &storage.local_path(&inc_artifact.path).unwrap(),
+        &extracted,
+        &ExtractOptions {
+            expected_digest: Some(inc_artifact.digest.clone()),
+            ..ExtractOptions::default()
+        },
+    )
+    .unwrap();
+
+    let checkout = fetch(&source(&app, branch("main")));
+    let staging = store.path().join("staging");
+    flotilla_source::stage_includes(
+        checkout.dir(),
+        &[flotilla_source::Include {
+            tree: flotilla_source::from_path(&extracted, "./base").unwrap(),
+            to_path: "vendor/common".into(),
+        }],
+        &staging,
+    )
+    .unwrap();
+    let a = storage
+        .archive(
+            &ArtifactOwner::git_repository("ns", "app"),
+            "r",
+            &staging,
+            &ArchiveOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        artifact_files(&storage, &a.path),
+        [
+            "deploy",
+            "deploy/app.yaml",
+            "vendor",
+            "vendor/common",
+            "vendor/common/cm.yaml"
+        ]
+    );
+    // The checkout itself is untouched.
+    assert!(checkout.dir().join("vendor/common/stale.yaml").exists());
+}
