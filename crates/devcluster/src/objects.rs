@@ -180,10 +180,57 @@ pub fn spec_changed(old: &Value, new: &Value) -> bool {
 /// defaulting: the fields whose absence changes behaviour).
 pub fn apply_defaults(res: &Resource, obj: &mut Value) {
     match (res.group.as_str(), res.kind.as_str()) {
-        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet")
-            if obj["spec"].is_object() && obj["spec"]["replicas"].is_null() =>
-        {
-            obj["spec"]["replicas"] = json!(1);
+        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet") => {
+            let kind = res.kind.clone();
+            let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+                return;
+            };
+            if kind != "DaemonSet" {
+                spec.entry("replicas").or_insert(json!(1));
+            }
+            match kind.as_str() {
+                "Deployment" => {
+                    spec.entry("strategy").or_insert(json!({
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+                    }));
+                    spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                    spec.entry("progressDeadlineSeconds").or_insert(json!(600));
+                }
+                "StatefulSet" => {
+                    spec.entry("podManagementPolicy")
+                        .or_insert(json!("OrderedReady"));
+                    spec.entry("updateStrategy").or_insert(
+                        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                    );
+                    spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                }
+                "DaemonSet" => {
+                    spec.entry("updateStrategy").or_insert(json!({
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+                    }));
+                    spec.entry("revisionHistoryLimit").or_insert(json!(10));
+                }
+                _ => {}
+            }
+            if let Some(pod) = spec.get_mut("template").and_then(|t| t.get_mut("spec")) {
+                pod_defaults(pod);
+            }
+        }
+        ("batch", "Job") => {
+            if let Some(pod) = obj
+                .get_mut("spec")
+                .and_then(|s| s.get_mut("template"))
+                .and_then(|t| t.get_mut("spec"))
+            {
+                pod_defaults(pod);
+            }
+        }
+        ("", "Pod") => {
+            if let Some(pod) = obj.get_mut("spec") {
+                pod_defaults(pod);
+            }
         }
         ("", "Service") => {
             if let Some(spec) = obj["spec"].as_object_mut() {
@@ -215,6 +262,47 @@ pub fn apply_defaults(res: &Resource, obj: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// Pod spec defaults kube-apiserver fills (the ones `kubectl describe` and diffs show).
+fn pod_defaults(pod: &mut Value) {
+    let Some(spec) = pod.as_object_mut() else {
+        return;
+    };
+    spec.entry("restartPolicy").or_insert(json!("Always"));
+    spec.entry("dnsPolicy").or_insert(json!("ClusterFirst"));
+    spec.entry("terminationGracePeriodSeconds")
+        .or_insert(json!(30));
+    spec.entry("schedulerName")
+        .or_insert(json!("default-scheduler"));
+    spec.entry("securityContext").or_insert(json!({}));
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+            c.entry("terminationMessagePath")
+                .or_insert(json!("/dev/termination-log"));
+            c.entry("terminationMessagePolicy").or_insert(json!("File"));
+            let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+            let tag = image
+                .rsplit('/')
+                .next()
+                .and_then(|last| last.split_once(':'))
+                .map(|(_, t)| t);
+            let policy = if image.contains('@') || tag.is_some_and(|t| t != "latest") {
+                "IfNotPresent"
+            } else {
+                "Always"
+            };
+            c.entry("imagePullPolicy").or_insert(json!(policy));
+            if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
+                for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    p.entry("protocol").or_insert(json!("TCP"));
+                }
+            }
+        }
     }
 }
 
