@@ -36,22 +36,37 @@ fn corpus_resource_files_read_as_kubectl_reads_them() {
     let mut files = Vec::new();
     yaml_files(&root, &mut files);
     files.sort();
-    let mut compared = 0;
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
+    let files: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
         // Only resource files: kustomize rejects Helm values and workflow files anyway.
-        if !text.contains("kind:") || !text.contains("metadata:") || text.contains("kind: List") {
-            continue;
+        .filter(|(_, t)| {
+            t.contains("kind:") && t.contains("metadata:") && !t.contains("kind: List")
+        })
+        .collect();
+    // kubectl takes most of the time: run a few at once.
+    let compared = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for chunk in files.chunks(files.len().div_ceil(3).max(1)) {
+            let compared = &compared;
+            scope.spawn(move || {
+                for (file, text) in chunk {
+                    let Ok(printed) = common::kubectl_build(&[("r.yaml", text)]) else {
+                        continue;
+                    };
+                    let want = flotilla_yaml::from_str_multi(&printed).unwrap();
+                    let got = flotilla_yaml::from_str_multi(text).unwrap_or_else(|e| {
+                        panic!("{}: kubectl reads it, flotilla fails: {e}", file.display())
+                    });
+                    assert_eq!(sorted_json(&got), sorted_json(&want), "{}", file.display());
+                    compared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
         }
-        let Ok(printed) = common::kubectl_build(&[("r.yaml", &text)]) else {
-            continue;
-        };
-        let want = flotilla_yaml::from_str_multi(&printed).unwrap();
-        let got = flotilla_yaml::from_str_multi(&text).unwrap_or_else(|e| {
-            panic!("{}: kubectl reads it, flotilla fails: {e}", file.display())
-        });
-        assert_eq!(sorted_json(&got), sorted_json(&want), "{}", file.display());
-        compared += 1;
-    }
+    });
+    let compared = compared.into_inner();
     assert!(compared >= 100, "only {compared} corpus files compared");
 }
