@@ -269,3 +269,80 @@ async fn watcher_survives_a_server_restart() {
     task.abort();
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn bad_requests_get_status_errors_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options {
+        max_body_bytes: 64 * 1024,
+        watch_history: 5,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&server, dir.path()).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let code = |e: kube::Error| match e {
+        kube::Error::Api(s) => (s.code, s.reason),
+        other => panic!("{other:?}"),
+    };
+    // Too large a body: 413, nothing stored.
+    let mut big = cm("big", &[]);
+    big.data = Some(BTreeMap::from([("k".to_string(), "x".repeat(100 * 1024))]));
+    let e = api.create(&PostParams::default(), &big).await.unwrap_err();
+    assert_eq!(code(e), (413, "RequestEntityTooLarge".to_string()));
+    assert_eq!(code(api.get("big").await.unwrap_err()).0, 404);
+    // Malformed JSON: 400.
+    let req = http::Request::post("/api/v1/namespaces/default/configmaps")
+        .header("content-type", "application/json")
+        .body(b"{\"metadata\": ".to_vec())
+        .unwrap();
+    let e = client.request_text(req).await.unwrap_err();
+    assert_eq!(code(e).0, 400);
+    // Unknown version of a known group: 404.
+    let req = http::Request::get("/apis/apps/v9/deployments")
+        .body(Vec::new())
+        .unwrap();
+    assert_eq!(code(client.request_text(req).await.unwrap_err()).0, 404);
+    // A watch from a version older than the kept history: 410 Expired.
+    for i in 0..10 {
+        api.create(&PostParams::default(), &cm(&format!("c{i}"), &[]))
+            .await
+            .unwrap();
+    }
+    let mut stream = api
+        .watch(&kube::api::WatchParams::default(), "1")
+        .await
+        .unwrap()
+        .boxed();
+    match stream.next().await {
+        Some(Ok(kube::api::WatchEvent::Error(s))) => {
+            assert_eq!((s.code, s.reason.as_str()), (410, "Expired"))
+        }
+        other => panic!("expected 410 Expired, got {other:?}"),
+    }
+    // A wrong token: 401.
+    let path = dir.path().join("bad");
+    std::fs::write(
+        &path,
+        server.kubeconfig_yaml().replace(&server.token, "nope"),
+    )
+    .unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&path).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let bad: Api<ConfigMap> = Api::namespaced(Client::try_from(config).unwrap(), "default");
+    assert_eq!(
+        code(bad.list(&ListParams::default()).await.unwrap_err()).0,
+        401
+    );
+    // Still serving.
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        10
+    );
+    server.shutdown().await;
+}
