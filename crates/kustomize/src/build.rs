@@ -18,6 +18,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
     let mut ctx = Ctx {
         opts,
         warnings: Vec::new(),
+        track_transformations: false,
     };
 
     // Load the root kustomization (or generate Flux's), with the controller's overrides.
@@ -36,12 +37,17 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
             &mut Ctx {
                 opts,
                 warnings: Vec::new(),
+                track_transformations: false,
             },
             &v,
             "kustomization.yaml",
         )?;
     }
 
+    ctx.track_transformations = k
+        .build_metadata
+        .iter()
+        .any(|m| m == "transformerAnnotations");
     // Every level: resources, generators, components, transformers.
     let Acc {
         resmap,
@@ -94,6 +100,19 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
 
     for m in &k.build_metadata {
         match m.as_str() {
+            "transformerAnnotations" => {
+                for r in list.iter_mut() {
+                    if !r.transformations.is_empty() {
+                        let text = r.transformations.concat();
+                        let mut ann = r.string_map("annotations");
+                        ann.insert(
+                            "alpha.config.kubernetes.io/transformations".into(),
+                            Value::String(text),
+                        );
+                        r.set_string_map("annotations", ann);
+                    }
+                }
+            }
             "originAnnotations" => {
                 for r in list.iter_mut() {
                     if let Some(o) = r.origin.clone() {
@@ -124,7 +143,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
                     dir: loader.root().display().to_string(),
                     field: "buildMetadata".into(),
                     reason: format!(
-                    "option '{other}' is not available (managedByLabel and originAnnotations are)"
+                    "option '{other}' is not available (managedByLabel, originAnnotations and transformerAnnotations are)"
                 ),
                 })
             }

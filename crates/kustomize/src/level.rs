@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub opts: &'a BuildOptions,
     /// Warnings, in the order kustomize prints them.
     pub warnings: Vec<String>,
+    /// Record which transformers ran over each object (buildMetadata transformerAnnotations).
+    pub track_transformations: bool,
 }
 
 fn defaults() -> Result<&'static TransformerConfig, BuildError> {
@@ -249,7 +251,7 @@ pub fn accumulate(
     }
 
     // Step 5: this level's transformers, in kustomize's order.
-    run_transformers(loader, k, &mut acc)?;
+    run_transformers(loader, k, &mut acc, ctx.track_transformations)?;
     acc.resmap.reindex();
 
     // Step 6: vars are bound to the objects they read now; they are expanded at the top.
@@ -395,24 +397,59 @@ fn specs_at(v: &Value, key: &str) -> Result<Vec<FieldSpec>, TransformError> {
         .map(Option::unwrap_or_default)
 }
 
-fn run_transformers(loader: &Loader, k: &Kustomization, acc: &mut Acc) -> Result<(), BuildError> {
+/// Notes a transformer run on every object (kustomize annotates all objects of the level,
+/// whether or not the transformer changed them).
+fn record(list: &mut [Resource], track: bool, configured_in: &str, kind: &str, name: Option<&str>) {
+    if !track {
+        return;
+    }
+    let mut entry = format!(
+        "- configuredIn: {configured_in}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
+    );
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        entry.push_str(&format!("    name: {n}\n"));
+    }
+    for r in list.iter_mut() {
+        r.transformations.push(entry.clone());
+    }
+}
+
+fn run_transformers(
+    loader: &Loader,
+    k: &Kustomization,
+    acc: &mut Acc,
+    track: bool,
+) -> Result<(), BuildError> {
     let e = tr(loader);
     let tc = acc.config.clone();
     let list = &mut acc.resmap.list;
+    let here = loader.rel_path(&k.file_name);
+    let rec = |list: &mut Vec<Resource>, kind: &str| record(list, track, &here, kind, None);
     // 1. patchesStrategicMerge
     if !k.list("patchesStrategicMerge").is_empty() {
         patches::patches_strategic_merge(list, loader, k.list("patchesStrategicMerge"))
             .map_err(&e)?;
+        rec(list, "PatchStrategicMergeTransformer");
     }
     // 2. patches
     for p in k.list("patches") {
         patches::patch_entry(list, loader, p).map_err(&e)?;
+        rec(list, "PatchTransformer");
     }
     // 3. namespace
     namespace::run(list, &k.namespace, &tc.namespace, &Default::default()).map_err(&e)?;
+    if !k.namespace.is_empty() {
+        rec(list, "NamespaceTransformer");
+    }
     // 4-5. prefix, suffix
     names::run(list, &k.name_prefix, false, &tc.name_prefix).map_err(&e)?;
+    if !k.name_prefix.is_empty() {
+        rec(list, "PrefixTransformer");
+    }
     names::run(list, &k.name_suffix, true, &tc.name_suffix).map_err(&e)?;
+    if !k.name_suffix.is_empty() {
+        rec(list, "SuffixTransformer");
+    }
     // 6. labels entries, then commonLabels
     for l in k.list("labels") {
         let pairs = l
@@ -434,28 +471,38 @@ fn run_transformers(loader: &Loader, k: &Kustomization, acc: &mut Acc) -> Result
             }
         }
         metadata::run(list, &pairs, &fss).map_err(&e)?;
+        rec(list, "LabelTransformer");
     }
     if let Some(cl) = k.field("commonLabels").as_object() {
         metadata::run(list, cl, &tc.common_labels).map_err(&e)?;
+        if !cl.is_empty() {
+            rec(list, "LabelTransformer");
+        }
     }
     // 7. commonAnnotations
     if let Some(ca) = k.field("commonAnnotations").as_object() {
         metadata::run(list, ca, &tc.common_annotations).map_err(&e)?;
+        if !ca.is_empty() {
+            rec(list, "AnnotationsTransformer");
+        }
     }
     // 8. patchesJson6902
     for p in k.list("patchesJson6902") {
         patches::json6902_entry(list, loader, p).map_err(&e)?;
+        rec(list, "PatchJson6902Transformer");
     }
     // 9. replicas
     for r in k.list("replicas") {
         let name = r.get("name").and_then(Value::as_str).unwrap_or("");
         let count = r.get("count").and_then(Value::as_i64).unwrap_or(0);
         replicas::run(list, name, count, &tc.replicas).map_err(&e)?;
+        rec(list, "ReplicaCountTransformer");
     }
     // 10. images
     for i in k.list("images") {
         let o = images::ImageOverride::from_value(i).map_err(&e)?;
         images::run(list, &o, &tc.images).map_err(&e)?;
+        rec(list, "ImageTagTransformer");
     }
     // 11. replacements
     for r in k.list("replacements") {
@@ -463,10 +510,23 @@ fn run_transformers(loader: &Loader, k: &Kustomization, acc: &mut Acc) -> Result
             replacements::run(list, &rep).map_err(&e)?;
         }
     }
+    if !k.list("replacements").is_empty() {
+        rec(list, "ReplacementTransformer");
+    }
     // Then the `transformers:` field, in order.
     for entry in k.list("transformers") {
         for doc in plugin_configs(loader, entry, "transformers")? {
             run_builtin_transformer(loader, &doc, &tc, list).map_err(&e)?;
+            let file = match entry {
+                Value::String(f) if !f.contains('\n') => loader.rel_path(f),
+                _ => here.clone(),
+            };
+            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+            let name = doc
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str);
+            record(list, track, &file, kind, name);
         }
     }
     Ok(())

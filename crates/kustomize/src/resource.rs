@@ -159,6 +159,8 @@ pub struct Resource {
     pub ref_var_names: Vec<String>,
     /// Where the object came from, as kustomize's `config.kubernetes.io/origin` text.
     pub origin: Option<String>,
+    /// Transformers that ran over it, as entries of kustomize's transformations annotation.
+    pub transformations: Vec<String>,
 }
 
 fn str_at<'a>(v: &'a Value, a: &str, b: Option<&str>) -> &'a str {
@@ -183,6 +185,7 @@ impl Resource {
             ref_by: Vec::new(),
             ref_var_names: Vec::new(),
             origin: None,
+            transformations: Vec::new(),
         }
     }
 
