@@ -637,3 +637,103 @@ fn kubectl_create_generators() {
     let err = c.fails(&["create", "deployment", "d", "--image=nginx"]);
     assert!(err.contains("send JSON instead"), "{err}");
 }
+
+const HELD_BACK: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stuck
+  annotations: {dev.flotilla.io/simulate: unready}
+spec:
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec: {containers: [{name: c, image: busybox:1}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+  annotations: {dev.flotilla.io/simulate: failed}
+spec:
+  selector: {matchLabels: {app: broken}}
+  template:
+    metadata: {labels: {app: broken}}
+    spec: {containers: [{name: c, image: busybox:1}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1}]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80}]
+"#;
+
+#[test]
+fn simulated_node_fills_status_and_annotations_hold_objects_back() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], HELD_BACK);
+    c.ok(&[
+        "wait",
+        "--for=condition=Complete",
+        "job/once",
+        "--timeout=20s",
+    ]);
+    c.ok(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "pvc/data",
+        "--timeout=20s",
+    ]);
+    c.ok(&[
+        "wait",
+        "--for=jsonpath={.status.loadBalancer.ingress[0].ip}=127.0.0.1",
+        "svc/lb",
+        "--timeout=20s",
+    ]);
+    // Unready: observed, but never Available.
+    assert!(eventually(Duration::from_secs(10), || {
+        c.json(&["get", "deploy", "stuck"])["status"]["observedGeneration"] == 1
+    }));
+    c.fails(&[
+        "wait",
+        "--for=condition=Available",
+        "deploy/stuck",
+        "--timeout=1s",
+    ]);
+    // Failed: Progressing=False with the real controller's reason; rollout status gives up.
+    assert!(eventually(Duration::from_secs(10), || {
+        let d = c.json(&["get", "deploy", "broken"]);
+        d["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|x| x["type"] == "Progressing" && x["reason"] == "ProgressDeadlineExceeded")
+        })
+    }));
+    let err = c.fails(&["rollout", "status", "deploy/broken", "--timeout=5s"]);
+    assert!(err.contains("exceeded its progress deadline"), "{err}");
+    // Removing the annotation lets the simulated node make it ready.
+    c.ok(&["annotate", "deploy", "stuck", "dev.flotilla.io/simulate-"]);
+    c.ok(&[
+        "wait",
+        "--for=condition=Available",
+        "deploy/stuck",
+        "--timeout=20s",
+    ]);
+}
