@@ -29,7 +29,8 @@ const CACHE_MARKER: &str = "flotilla-url";
 const FETCHED_REF: &str = "refs/flotilla/fetched";
 
 /// A repository and the reference to check out, with its credentials.
-#[derive(Debug, Clone)]
+/// `Debug` redacts a password written in the URL; use [`crate::redact`] when showing `url`.
+#[derive(Clone)]
 pub struct GitSource {
     /// Repository URL (`https://`, `http://`, `ssh://`, `user@host:path`, `file://`).
     pub url: String,
@@ -37,6 +38,16 @@ pub struct GitSource {
     pub reference: GitRef,
     /// Credentials, usually from [`Credentials::from_secret`].
     pub credentials: Credentials,
+}
+
+impl std::fmt::Debug for GitSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitSource")
+            .field("url", &crate::url::redact(&self.url))
+            .field("reference", &self.reference)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
 }
 
 /// How to fetch.
@@ -605,4 +616,24 @@ fn prepare_cache(git: &Git, dir: &Path, url: &GitUrl, fresh: bool) -> Result<boo
     fs::write(&marker, url.for_git())
         .map_err(|e| err(format!("cannot write {CACHE_MARKER}: {e}")))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_url_passwords() {
+        let s = GitSource {
+            url: "https://bob:hunter22@host/repo".into(),
+            reference: GitRef::Branch("main".into()),
+            credentials: Credentials::basic("bob", "other-secret"),
+        };
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("hunter22") && !text.contains("other-secret"),
+            "{text}"
+        );
+        assert!(text.contains("https://***@host/repo"), "{text}");
+    }
 }
