@@ -153,6 +153,10 @@ fn main() {
     );
     println!("of which the archive step: flotilla (walk + tar + gzip + sha256) {ao:.1?}, tar czf {to:.1?}");
     println!(
+        "peak RSS of this process (fetch, archive, repository generation): {}",
+        peak_rss()
+    );
+    println!(
         "artifact size: flotilla {} bytes, tar czf {} bytes",
         sizes.0, sizes.1
     );
@@ -255,4 +259,16 @@ fn commit_one(repo: &Path, n: usize) {
     .unwrap();
     drop(w);
     assert!(child.wait().unwrap().success());
+}
+
+/// VmHWM from /proc: the most resident memory this process has used (git runs as children).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l[6..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }

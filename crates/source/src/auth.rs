@@ -19,6 +19,8 @@ pub struct Credentials {
 pub(crate) struct SshKeys {
     pub(crate) identity: Vec<u8>,
     pub(crate) known_hosts: Vec<u8>,
+    /// Passphrase of an encrypted identity (Flux's `password` key for SSH).
+    pub(crate) passphrase: Option<String>,
 }
 
 /// A secret that cannot be used for this URL. Messages name the secret and key, never a value.
@@ -68,7 +70,8 @@ impl Credentials {
 
     /// Reads the keys Flux documents for a GitRepository `secretRef`, as the URL's scheme needs:
     /// http(s): `username`+`password` or `bearerToken`, optional `ca.crt`;
-    /// ssh: `identity` and `known_hosts` (both required; `identity.pub` is not needed).
+    /// ssh: `identity` and `known_hosts` (both required), `password` for an encrypted identity
+    /// (`identity.pub` is not needed).
     /// `secret` names the secret in messages (`namespace/name`).
     pub fn from_secret(
         secret: &str,
@@ -156,6 +159,7 @@ impl Credentials {
                 creds.ssh = Some(SshKeys {
                     identity: identity.clone(),
                     known_hosts: known_hosts.clone(),
+                    passphrase: text("password")?,
                 });
             }
             Scheme::File => {}
@@ -171,6 +175,9 @@ impl Credentials {
         }
         if let Some(t) = &self.bearer {
             out.push(t.clone());
+        }
+        if let Some(p) = self.ssh.as_ref().and_then(|s| s.passphrase.as_ref()) {
+            out.push(p.clone());
         }
         out.retain(|s| s.len() >= 3);
         out

@@ -108,3 +108,55 @@ fn ssh_key_auth_and_host_key_checks() {
     .unwrap_err();
     assert!(err.to_string().contains("'identity'"), "{err}");
 }
+
+#[test]
+fn encrypted_identity_with_passphrase() {
+    let server = SshServer::start();
+    let repo = Repo::new();
+    repo.write("a.yaml", "a\n");
+    let head = repo.commit("initial");
+    let url = server.url(repo.path());
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("enc");
+    let passphrase = "k3y-passphrase-42";
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "enc", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut authorized = std::fs::read(server.dir.path().join("authorized_keys")).unwrap();
+    authorized.extend(std::fs::read(keys.path().join("enc.pub")).unwrap());
+    std::fs::write(server.dir.path().join("authorized_keys"), authorized).unwrap();
+    let identity = std::fs::read(&key).unwrap();
+
+    let mut data = secret(&identity, &server.known_hosts);
+    data.insert("password".into(), passphrase.as_bytes().to_vec());
+    let FetchOutcome::Fetched(c) = source(&url, &data).fetch(&FetchOptions::default()).unwrap()
+    else {
+        panic!("expected a fetch")
+    };
+    assert_eq!(c.revision.sha, head);
+
+    // Without the passphrase, or with a wrong one: AuthenticationFailed, nothing leaked.
+    let err = source(&url, &secret(&identity, &server.known_hosts))
+        .fetch(&FetchOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::AuthenticationFailed { .. }),
+        "{err}"
+    );
+    data.insert("password".into(), b"wrong-passphrase-7".to_vec());
+    let err = source(&url, &data)
+        .fetch(&FetchOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::AuthenticationFailed { .. }),
+        "{err}"
+    );
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("wrong-passphrase-7") && !text.contains(passphrase),
+        "{text}"
+    );
+}

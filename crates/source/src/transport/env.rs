@@ -99,11 +99,27 @@ impl Git {
             let key = write_private(&dir, "identity", &identity, 0o600)?;
             let hosts = write_private(&dir, "known_hosts", &ssh.known_hosts, 0o600)?;
             let connect = timeout.as_secs().clamp(1, 60);
+            // BatchMode also stops ssh from asking for a key's passphrase; with a passphrase the
+            // only prompt left (password and keyboard-interactive auth are off, unknown host keys
+            // are refused) is answered by the askpass helper from the environment.
+            let batch = match &ssh.passphrase {
+                None => "yes",
+                Some(pass) => {
+                    let askpass = dir.join("askpass.sh");
+                    if !askpass.exists() {
+                        write_private(&dir, "askpass.sh", ASKPASS_SCRIPT.as_bytes(), 0o700)?;
+                    }
+                    set(&mut env, "SSH_ASKPASS", askpass.into());
+                    set(&mut env, "SSH_ASKPASS_REQUIRE", "force".into());
+                    set(&mut env, "FLOTILLA_GIT_PASSWORD", pass.into());
+                    "no"
+                }
+            };
             let command = format!(
                 "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
-                 -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes \
+                 -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o BatchMode={batch} \
                  -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
-                 -o ConnectTimeout={connect} -o LogLevel=ERROR",
+                 -o NumberOfPasswordPrompts=1 -o ConnectTimeout={connect} -o LogLevel=ERROR",
                 shell_quote(&key),
                 shell_quote(&hosts),
             );
