@@ -150,6 +150,8 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         }
     }
 
+    flux::set_common_metadata(&mut list, &opts.overrides);
+
     Ok(BuildOutput {
         objects: list.into_iter().map(|r| r.obj).collect(),
         warnings: ctx.warnings,

@@ -141,7 +141,8 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
     Ok(Value::Object(m))
 }
 
-/// The root kustomization with Flux's spec fields merged in, as kustomize-controller does.
+/// The root kustomization with Flux's spec fields merged in, as kustomize-controller does
+/// (common metadata is not among them: see [`set_common_metadata`]).
 pub fn apply_overrides(loader: &Loader, k: &Kustomization, o: &Overrides) -> Value {
     let mut raw = k.raw.clone();
     // `bases` were folded into resources when reading; keep them there.
@@ -172,11 +173,6 @@ pub fn apply_overrides(loader: &Loader, k: &Kustomization, o: &Overrides) -> Val
         .map(Value::String)
         .collect();
     push("components", comps);
-    if !o.common_labels.is_empty() {
-        let mut l = Map::new();
-        l.insert("pairs".into(), Value::Object(o.common_labels.clone()));
-        push("labels", vec![Value::Object(l)]);
-    }
     if let Some(ns) = &o.target_namespace {
         raw.insert("namespace".into(), Value::String(ns.clone()));
     }
@@ -186,15 +182,26 @@ pub fn apply_overrides(loader: &Loader, k: &Kustomization, o: &Overrides) -> Val
     if let Some(s) = &o.name_suffix {
         raw.insert("nameSuffix".into(), Value::String(s.clone()));
     }
-    if !o.common_annotations.is_empty() {
-        let e = raw
-            .entry("commonAnnotations")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(m) = e {
-            for (k, v) in &o.common_annotations {
+    Value::Object(raw)
+}
+
+/// Flux's `commonMetadata`: labels and annotations set on every object's own metadata after the
+/// build (kustomize-controller does this outside kustomize, so selectors and pod templates
+/// are left alone).
+pub fn set_common_metadata(objects: &mut [crate::resource::Resource], o: &Overrides) {
+    for r in objects.iter_mut() {
+        for (field, extra) in [
+            ("labels", &o.common_labels),
+            ("annotations", &o.common_annotations),
+        ] {
+            if extra.is_empty() {
+                continue;
+            }
+            let mut m = r.string_map(field);
+            for (k, v) in extra {
                 m.insert(k.clone(), v.clone());
             }
+            r.set_string_map(field, m);
         }
     }
-    Value::Object(raw)
 }

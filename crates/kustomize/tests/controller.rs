@@ -157,11 +157,17 @@ fn overrides_match_the_kustomization_flux_writes() {
                 "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  comp: \"on\"\n",
             ),
             (
+                "meta.yaml",
+                "apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\nlabels:\n  team: a\n\
+                 fieldSpecs:\n- path: metadata/labels\n  create: true\n---\napiVersion: builtin\n\
+                 kind: AnnotationsTransformer\nmetadata:\n  name: a\nannotations:\n  owner: me\n\
+                 fieldSpecs:\n- path: metadata/annotations\n  create: true\n",
+            ),
+            (
                 "kustomization.yaml",
                 "resources: [svc.yaml, dep.yaml]\nnamespace: apps\nnamePrefix: p-\nnameSuffix: -s\n\
                  patches:\n- patch: |\n    - op: add\n      path: /spec/type\n      value: NodePort\n  target:\n    kind: Service\n\
-                 images:\n- name: nginx\n  newTag: \"2.0\"\ncomponents: [comp]\nlabels:\n- pairs:\n    team: a\n\
-                 commonAnnotations:\n  owner: me\n",
+                 images:\n- name: nginx\n  newTag: \"2.0\"\ncomponents: [comp]\ntransformers: [meta.yaml]\n",
             ),
         ],
     );
