@@ -88,6 +88,11 @@ struct Inner {
     history_start: u64,
     history_cap: usize,
     wal: Option<Wal>,
+    /// Where the log lives, and how many records it has had since it was last compacted.
+    data_dir: Option<std::path::PathBuf>,
+    appended: usize,
+    /// Compact after at least this many appends (and 4× the live objects).
+    compact_after: usize,
 }
 
 /// The store. Cheap to share behind an `Arc`.
@@ -154,6 +159,9 @@ impl Store {
                 history_start: rv,
                 history_cap: history_cap.max(1),
                 wal,
+                data_dir: data_dir.map(Path::to_path_buf),
+                appended: 0,
+                compact_after: 10_000,
             }),
             tx,
         })
@@ -261,6 +269,7 @@ impl Store {
             .entry(key.to_string())
             .or_default()
             .insert(id, obj.clone());
+        self.maybe_compact(&mut inner);
         let kind = if prev.is_some() {
             EventType::Modified
         } else {
@@ -303,6 +312,7 @@ impl Store {
         if let Some(m) = inner.objects.get_mut(key) {
             m.remove(&id);
         }
+        self.maybe_compact(&mut inner);
         let mut last = (*prev).clone();
         stamp(&mut last, rv);
         let last = Arc::new(last);
@@ -314,6 +324,33 @@ impl Store {
             Some(prev),
         );
         Ok(last)
+    }
+
+    /// Rewrites the log once it holds far more records than live objects, so it (and the
+    /// replay at start) stays proportional to what is stored.
+    /// A failed compaction leaves the old log in use.
+    fn maybe_compact(&self, inner: &mut Inner) {
+        inner.appended += 1;
+        let live: usize = inner.objects.values().map(BTreeMap::len).sum();
+        if inner.appended < inner.compact_after.max(4 * live) {
+            return;
+        }
+        let Some(dir) = inner.data_dir.clone() else {
+            return;
+        };
+        let iter = inner.objects.iter().flat_map(|(key, m)| {
+            m.iter()
+                .map(move |((ns, name), o)| (key.as_str(), ns.as_str(), name.as_str(), &**o))
+        });
+        match Wal::compact(&dir, inner.rv, iter) {
+            Ok(wal) => {
+                inner.wal = Some(wal);
+                inner.appended = 0;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "compacting the write-ahead log failed; keeping the old one")
+            }
+        }
     }
 
     fn emit(
@@ -448,6 +485,34 @@ mod tests {
             s.watch_from("/configmaps", 1),
             WatchStart::Expired(_)
         ));
+    }
+
+    #[test]
+    fn the_log_is_compacted_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(Some(dir.path()), 10).unwrap();
+        s.lock().compact_after = 100;
+        for i in 0..1_050 {
+            s.put(
+                "/configmaps",
+                "ns",
+                "same",
+                Precondition::Any,
+                json!({"metadata": {"n": i}}),
+            )
+            .unwrap();
+        }
+        let size = std::fs::metadata(dir.path().join("objects.wal"))
+            .unwrap()
+            .len();
+        assert!(size < 100 * 100, "log not compacted: {size} bytes");
+        drop(s);
+        let s = Store::open(Some(dir.path()), 10).unwrap();
+        assert_eq!(
+            s.get("/configmaps", "ns", "same").unwrap()["metadata"]["n"],
+            1_049
+        );
+        assert_eq!(s.rv(), 1_050);
     }
 
     #[test]
