@@ -122,6 +122,36 @@ async fn typed_crud_and_errors() {
     .unwrap();
     api.get("a").await.unwrap();
     api.delete("a", &DeleteParams::default()).await.unwrap();
+    // dryRun create answers with the object but stores nothing.
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let shown = api.create(&dry, &cm("ghost", &[])).await.unwrap();
+    assert_eq!(shown.name_any(), "ghost");
+    assert!(api.get_opt("ghost").await.unwrap().is_none());
+    // deletecollection with a label selector.
+    api.create(&PostParams::default(), &cm("c1", &[("batch", "1")]))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("c2", &[("batch", "1")]))
+        .await
+        .unwrap();
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("batch=1"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
+    assert_eq!(left, ["b"]);
     match api.get("a").await.unwrap_err() {
         kube::Error::Api(s) => assert_eq!((s.code, s.reason.as_str()), (404, "NotFound")),
         other => panic!("{other:?}"),
