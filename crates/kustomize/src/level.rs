@@ -145,6 +145,19 @@ pub fn accumulate(
             ));
         }
     }
+    if let Some(o) = k.field("openapi").as_object() {
+        let builtin = o.keys().all(|key| key == "version")
+            && o.get("version")
+                .and_then(Value::as_str)
+                .is_none_or(|v| v.is_empty() || v == "v1.21.2");
+        if !builtin {
+            return Err(unsupported(
+                loader,
+                "openapi",
+                "a custom OpenAPI schema is not applied (strategic merges use the built-in Kubernetes v1.21.2 schema); remove the field or express list merges as JSON patches",
+            ));
+        }
+    }
     if !k.list("validators").is_empty() {
         return Err(unsupported(
             loader,
