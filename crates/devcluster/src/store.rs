@@ -93,6 +93,9 @@ struct Inner {
     appended: usize,
     /// Compact after at least this many appends (and 4× the live objects).
     compact_after: usize,
+    /// Changes written to the log but not yet known to be on disk: watchers see them only
+    /// once they are durable, in resourceVersion order.
+    pending: VecDeque<Arc<Event>>,
 }
 
 /// The store. Cheap to share behind an `Arc`.
@@ -162,6 +165,7 @@ impl Store {
                 data_dir: data_dir.map(Path::to_path_buf),
                 appended: 0,
                 compact_after: 10_000,
+                pending: VecDeque::new(),
             }),
             tx,
         })
@@ -276,6 +280,7 @@ impl Store {
             EventType::Added
         };
         self.emit(&mut inner, key, kind, obj.clone(), prev);
+        self.make_durable(inner, rv)?;
         Ok(obj)
     }
 
@@ -323,6 +328,7 @@ impl Store {
             last.clone(),
             Some(prev),
         );
+        self.make_durable(inner, rv)?;
         Ok(last)
     }
 
@@ -346,11 +352,43 @@ impl Store {
             Ok(wal) => {
                 inner.wal = Some(wal);
                 inner.appended = 0;
+                while let Some(ev) = inner.pending.pop_front() {
+                    self.publish(inner, ev);
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "compacting the write-ahead log failed; keeping the old one")
             }
         }
+    }
+
+    /// Waits (without the lock) until the write at `rv` is on disk, then publishes every
+    /// change up to it. Concurrent writers share fsyncs: one covers all earlier appends.
+    fn make_durable(&self, inner: MutexGuard<'_, Inner>, rv: u64) -> Result<(), StoreError> {
+        let Some(syncer) = inner.wal.as_ref().map(Wal::syncer) else {
+            return Ok(());
+        };
+        drop(inner);
+        let synced = syncer.sync();
+        let mut inner = self.lock();
+        while inner.pending.front().is_some_and(|e| e.rv <= rv) {
+            if let Some(ev) = inner.pending.pop_front() {
+                self.publish(&mut inner, ev);
+            }
+        }
+        synced.map_err(StoreError::from)
+    }
+
+    /// Makes an event visible to watchers.
+    fn publish(&self, inner: &mut Inner, ev: Arc<Event>) {
+        if inner.history.len() >= inner.history_cap {
+            if let Some(old) = inner.history.pop_front() {
+                inner.history_start = old.rv;
+            }
+        }
+        inner.history.push_back(ev.clone());
+        // No receivers is fine: nobody watches.
+        let _ = self.tx.send(ev);
     }
 
     fn emit(
@@ -368,14 +406,11 @@ impl Store {
             object,
             prev,
         });
-        if inner.history.len() >= inner.history_cap {
-            if let Some(old) = inner.history.pop_front() {
-                inner.history_start = old.rv;
-            }
+        if inner.wal.is_some() {
+            inner.pending.push_back(ev);
+        } else {
+            self.publish(inner, ev);
         }
-        inner.history.push_back(ev.clone());
-        // No receivers is fine: nobody watches.
-        let _ = self.tx.send(ev);
     }
 
     /// All live events from now on (for in-process controllers).

@@ -40,6 +40,22 @@ pub enum Record {
 pub struct Wal {
     path: PathBuf,
     file: File,
+    /// A second handle on the same file, so writers can wait for the disk without holding
+    /// the store's lock (one fsync then covers every record written before it).
+    sync: std::sync::Arc<File>,
+}
+
+/// Waits until everything written to the log so far is on disk.
+#[derive(Clone)]
+pub struct Syncer {
+    path: PathBuf,
+    file: std::sync::Arc<File>,
+}
+
+impl Syncer {
+    pub fn sync(&self) -> Result<(), WalError> {
+        self.file.sync_data().map_err(io(&self.path))
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -117,10 +133,19 @@ impl Wal {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        Ok(Wal { path, file })
+        let sync = std::sync::Arc::new(file.try_clone().map_err(io(&path))?);
+        Ok(Wal { path, file, sync })
     }
 
-    /// Appends one record and waits until it is on disk.
+    /// The handle that waits for the disk.
+    pub fn syncer(&self) -> Syncer {
+        Syncer {
+            path: self.path.clone(),
+            file: self.sync.clone(),
+        }
+    }
+
+    /// Appends one record (durable once a [`Syncer::sync`] started after it returns).
     pub fn append(&mut self, rv: u64, record: &Record) -> Result<(), WalError> {
         let line = match record {
             Record::Put {
@@ -135,7 +160,6 @@ impl Wal {
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| io(&self.path)(e.into()))?;
         bytes.push(b'\n');
-        self.file.write_all(&bytes).map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))
+        self.file.write_all(&bytes).map_err(io(&self.path))
     }
 }
