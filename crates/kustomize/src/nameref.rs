@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::fieldspec::{CreateKind, FieldSpecError, NameBackRef};
 use crate::resource::{Gvk, ResId, Resource};
-use crate::transform::{describe, TransformError};
+use crate::transform::TransformError;
 
 /// What the fixer needs to know of a possible referral target, frozen before any change.
 struct Target {
@@ -106,7 +106,7 @@ pub fn run(resources: &mut [Resource], backrefs: &[NameBackRef]) -> Result<(), T
                     role_ref: role_ref_gvk.as_ref(),
                     reachable: &reachable,
                 };
-                let object = describe_id(&referrer.cur);
+                let object = referrer.cur.to_string();
                 let res = crate::fieldspec::walk(
                     &mut r.obj,
                     spec,
@@ -129,13 +129,8 @@ pub fn run(resources: &mut [Resource], backrefs: &[NameBackRef]) -> Result<(), T
                 }
             }
         }
-        let _ = describe(r);
     }
     Ok(())
-}
-
-fn describe_id(id: &ResId) -> String {
-    id.to_string()
 }
 
 struct Ctx<'a> {

@@ -12,7 +12,7 @@
 //! - a map in the patch where the target has a scalar (or the reverse) is an error.
 
 use flotilla_schema::{ListType, Schema, TypeRef};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Why a strategic merge failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,11 +475,6 @@ fn walk_assoc(
         }
     }
     Ok(Some(Value::Array(result)))
-}
-
-/// Drops the `$patch` keys a patch may carry at top level (for patches used as new objects).
-pub fn strip_directives(v: &mut Map<String, Value>) {
-    v.remove("$patch");
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use serde_json::Value;
 
 use super::TransformError;
-use crate::fieldspec::split_path;
 use crate::resource::Resource;
 use crate::selector::Selector;
 
@@ -241,6 +240,5 @@ pub fn dotted(fp: &str) -> Vec<String> {
     if !cur.is_empty() {
         out.push(cur);
     }
-    let _ = split_path;
     out
 }
