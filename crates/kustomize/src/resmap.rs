@@ -130,6 +130,9 @@ fn copy_meta(r: &mut Resource, old: &Resource) {
     r.set_string_map("annotations", ann);
     r.set_name(old.name());
     r.set_namespace(old.namespace());
+    // The hash marker is one of kustomize's build annotations, which come from the existing
+    // object: a new generator can switch the hash off but not back on.
+    r.needs_hash = r.needs_hash && old.needs_hash;
     r.prev = old.prev.clone();
     r.prefixes = old.prefixes.clone();
     r.suffixes = old.suffixes.clone();
