@@ -89,7 +89,10 @@ struct Matcher {
 impl Matcher {
     fn new(o: &ImageOverride) -> Matcher {
         // The name is used as a regular expression, unescaped, as kustomize does.
-        let re = Regex::new(&format!("^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$", o.name)).ok();
+        let re = Regex::new(&format!(
+            "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
+            o.name
+        )).ok();
         Matcher { re, o: o.clone() }
     }
 
