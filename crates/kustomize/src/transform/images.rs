@@ -92,7 +92,8 @@ impl Matcher {
         let re = Regex::new(&format!(
             "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
             o.name
-        )).ok();
+        ))
+        .ok();
         Matcher { re, o: o.clone() }
     }
 
