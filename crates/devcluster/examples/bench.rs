@@ -2,6 +2,12 @@
 //! watchers following, listed, memory per stored object, and restart time with the data dir.
 //!
 //! `cargo run --release -p flotilla-devcluster --example bench [-- COUNT]`
+//!
+//! Measured 2026-11-26 on the 2-core dev machine while other builds ran (load ~10): 10,000
+//! creates in 17.2 s (582/s, fsync per acknowledged write, group commit); 10 watchers had
+//! every event as the last create returned; list of 10,000 in 0.70 s (kube-rs decode
+//! included), a 500-item page in 35 ms; RSS +8.0 KiB per stored object; log 6.3 MiB; restart
+//! with 10,004 objects (replay + compaction) 0.33 s.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
