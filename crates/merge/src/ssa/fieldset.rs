@@ -195,6 +195,14 @@ impl FieldSet {
         }
     }
 
+    /// Whether the set holds some path strictly longer than `path` that starts with it.
+    pub fn has_below(&self, path: &[PathElement]) -> bool {
+        match path.split_first() {
+            None => self.children.values().any(|c| !c.is_empty()),
+            Some((first, rest)) => self.children.get(first).is_some_and(|c| c.has_below(rest)),
+        }
+    }
+
     /// Adds every path of `other`.
     pub fn union_with(&mut self, other: &FieldSet) {
         self.member |= other.member;
@@ -382,5 +390,8 @@ mod tests {
         u.union_with(&b);
         assert_eq!(u, a);
         assert!(a.difference(&a).is_empty());
+        assert!(a.has_below(&[f("a")]));
+        assert!(!a.has_below(&[f("a"), f("c")]));
+        assert!(!b.has_below(&[f("b")]));
     }
 }

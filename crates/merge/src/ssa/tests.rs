@@ -724,3 +724,154 @@ fn client_sent_managed_fields_replace_stored_ones_on_the_main_resource_only() {
     record_update(Some(&live), &mut status, cm(), &sub).expect("update");
     assert_eq!(managed(&status), managed(&live));
 }
+
+/// `obj` with `metadata.managedFields` set to `(manager, operation, fieldsV1)` entries.
+fn with_managers(mut obj: Value, entries: &[(&str, &str, Value)]) -> Value {
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|(manager, operation, fields)| {
+            json!({"manager": manager, "operation": operation, "apiVersion": obj["apiVersion"],
+                   "fieldsType": "FieldsV1", "fieldsV1": fields})
+        })
+        .collect();
+    obj["metadata"]["managedFields"] = Value::Array(list);
+    obj
+}
+
+/// `kubectl apply` (client-side) then `kubectl apply --server-side`: kubectl's old entry owns
+/// the parents `data` and `metadata.annotations` themselves (`.`), the new applied set only
+/// `data.mode`, and the last-applied annotation belongs to `kubectl-last-applied` too. The
+/// dropped parents must not take the fields below them along.
+#[test]
+fn dropped_parent_nodes_keep_fields_still_applied_or_owned_by_others() {
+    let live = with_managers(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"mode": "fast"},
+               "metadata": {"name": "settings", "namespace": "default",
+                            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "x"}}}),
+        &[
+            (
+                "kubectl",
+                APPLY,
+                json!({
+                    "f:data": {".": {}, "f:mode": {}},
+                    "f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}
+                }),
+            ),
+            (
+                "kubectl-last-applied",
+                APPLY,
+                json!({
+                    "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}}
+                }),
+            ),
+        ],
+    );
+    let cfg = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": "settings", "namespace": "default"},
+                     "data": {"mode": "fast"}});
+    let o = ApplyOptions {
+        manager: "kubectl".into(),
+        api_version: "v1".into(),
+        time: T0.into(),
+        ..ApplyOptions::default()
+    };
+    let out = ok(apply(
+        Some(&live),
+        &cfg,
+        builtin_type("v1", "ConfigMap"),
+        &o,
+    ));
+    assert_eq!(out["data"], json!({"mode": "fast"}));
+    assert_eq!(
+        out["metadata"]["annotations"],
+        json!({"kubectl.kubernetes.io/last-applied-configuration": "x"})
+    );
+    // kubectl now owns exactly what it applied; the annotation is kubectl-last-applied's alone.
+    assert_eq!(
+        entry(&out, "kubectl")["fieldsV1"],
+        json!({"f:data": {"f:mode": {}}})
+    );
+    assert_eq!(
+        entry(&out, "kubectl-last-applied")["fieldsV1"],
+        json!({"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}}})
+    );
+    assert_eq!(managed(&out).as_array().map(Vec::len), Some(2));
+}
+
+/// A map parent (`labels`, `.` owned) the applier drops keeps the keys it still applies and the
+/// keys an updater owns, and loses only the key nobody owns any more.
+#[test]
+fn dropped_map_parent_keeps_co_owned_keys_and_removes_the_rest() {
+    let mut obj = test_cm("v");
+    obj["metadata"]["labels"] = json!({"app": "web", "team": "a", "old": "x"});
+    let live = with_managers(
+        obj,
+        &[
+            (
+                "flux",
+                APPLY,
+                json!({
+                    "f:data": {".": {}, "f:key": {}},
+                    "f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:old": {}}}
+                }),
+            ),
+            (
+                "kubectl-label",
+                UPDATE,
+                json!({"f:metadata": {"f:labels": {"f:team": {}}}}),
+            ),
+        ],
+    );
+    let mut cfg = test_cm("v");
+    cfg["metadata"]["labels"] = json!({"app": "web"});
+    let out = ok(apply(Some(&live), &cfg, cm(), &opts("flux", T1)));
+    assert_eq!(
+        out["metadata"]["labels"],
+        json!({"app": "web", "team": "a"})
+    );
+    assert_eq!(out["data"], json!({"key": "v"}));
+    assert_eq!(
+        entry(&out, "flux")["fieldsV1"],
+        json!({"f:data": {"f:key": {}}, "f:metadata": {"f:labels": {"f:app": {}}}})
+    );
+    // The updater's key outlives the applier's interest in the whole map.
+    let bare = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "test-cm", "namespace": "default"}});
+    let gone = ok(apply(Some(&out), &bare, cm(), &opts("flux", T2)));
+    assert_eq!(gone["metadata"]["labels"], json!({"team": "a"}));
+    assert_eq!(gone.get("data"), None);
+}
+
+/// Nested struct parents (`spec`, `template.spec`, `containers`) carrying `.` in the old entry:
+/// re-applying the same container keeps the pod spec; the dropped container still goes.
+#[test]
+fn dropped_struct_parents_keep_the_associative_item_still_applied() {
+    let live = with_managers(
+        deployment(json!([{"name": "app", "image": "app:1"}, {"name": "side", "image": "side:1"}])),
+        &[(
+            "flux",
+            APPLY,
+            json!({"f:spec": {".": {}, "f:selector": {}, "f:template": {".": {},
+                "f:metadata": {".": {}, "f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {".": {}, "f:containers": {".": {},
+                    "k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {}},
+                    "k:{\"name\":\"side\"}": {".": {}, "f:image": {}, "f:name": {}}}}}}}),
+        )],
+    );
+    let cfg = deployment(json!([{"name": "app", "image": "app:1"}]));
+    let out = ok(apply(Some(&live), &cfg, deploy(), &opts("flux", T1)));
+    assert_eq!(
+        out["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "app", "image": "app:1"}])
+    );
+    assert_eq!(
+        out["spec"]["selector"],
+        json!({"matchLabels": {"app": "web"}})
+    );
+    assert_eq!(
+        out["spec"]["template"]["metadata"],
+        json!({"labels": {"app": "web"}})
+    );
+    let again = ok(apply(Some(&out), &cfg, deploy(), &opts("flux", T2)));
+    assert_eq!(again, out);
+}

@@ -507,6 +507,18 @@ fn remove_at(
     };
     let k = kind(ty, node);
     if rest.is_empty() {
+        // A declared field counts as owned by whoever owns a field below it (as
+        // structured-merge-diff ensures named fields are members before pruning): dropping a
+        // manager's `.` on `data` must not take `data.mode` that is still applied or owned
+        // elsewhere. Unowned fields below it are removed by their own paths.
+        if let PathElement::Field(name) = first {
+            at.push(first.clone());
+            let owned_below = member(k, name).1 && owned.has_below(at);
+            at.pop();
+            if owned_below {
+                return false;
+            }
+        }
         return remove_child(node, first, k);
     }
     let child_ty = match first {
