@@ -238,6 +238,9 @@ fn client_side_apply_label_annotate_and_patches() {
         "{diff}"
     );
     c.ok_stdin(&["apply", "--server-side", "-f", "-"], &scaled);
+    // The simulated node rewrites status after the scale-up; a diff taken while it does so
+    // would (rightly) show the status change, so let the rollout settle first.
+    c.ok(&["rollout", "status", "deployment/api", "--timeout=20s"]);
     let out = c.kubectl_stdin(&["diff", "--server-side", "-f", "-"], &scaled);
     assert_eq!(
         out.status.code(),
@@ -736,4 +739,26 @@ fn simulated_node_fills_status_and_annotations_hold_objects_back() {
         "deploy/stuck",
         "--timeout=20s",
     ]);
+}
+
+/// Moving an object from client-side to server-side apply (what `kubectl apply --server-side`
+/// does after years of `kubectl apply`, and what Flux's first reconcile does to hand-applied
+/// objects) keeps every field still applied and the last-applied annotation's co-owner.
+#[test]
+fn client_side_then_server_side_apply_keeps_the_data() {
+    let c = Cluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], APP);
+    let out = c.ok_stdin(&["apply", "--server-side", "-f", "-"], APP);
+    assert!(
+        out.contains("configmap/settings serverside-applied"),
+        "{out}"
+    );
+    let cm = c.json(&["get", "configmap", "settings"]);
+    assert_eq!(cm["data"]["mode"], "fast", "{cm}");
+    let web = c.json(&["get", "deploy", "web"]);
+    let containers = web["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 2, "{web}");
+    assert_eq!(web["spec"]["replicas"], 2, "{web}");
 }

@@ -44,7 +44,12 @@ fn apply_patch(
     match pt {
         PatchType::Json => {
             let mut doc = current.clone();
-            flotilla_merge::json_patch(&mut doc, patch, &Default::default())
+            // The API server's JSON-patch library adds on `replace` of a missing object member
+            // (checked with `kubectl patch --local`, which runs the same code), so match it.
+            let options = flotilla_merge::JsonPatchOptions {
+                lenient_replace: true,
+            };
+            flotilla_merge::json_patch(&mut doc, patch, &options)
                 .map_err(|e| bad(format!("json patch: {e}")))?;
             Ok(doc)
         }
