@@ -1,9 +1,10 @@
 //! Group/version/kind names and the scope of each built-in kind.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::schema::Schema;
+use crate::schema::KUBERNETES_V1_21_2;
 
 /// An object's `apiVersion` and `kind` split into group, version and kind.
 ///
@@ -104,30 +105,66 @@ pub struct BuiltinKind {
     pub scope: Scope,
 }
 
-/// Every scoped kind of the embedded Kubernetes v1.21.2 schema, sorted by
-/// `(apiVersion, kind)`.
-pub fn builtin_kinds() -> &'static [BuiltinKind] {
-    static KINDS: OnceLock<Vec<BuiltinKind>> = OnceLock::new();
-    KINDS.get_or_init(|| {
-        let schema: &'static Schema = Schema::kubernetes();
-        schema
-            .resources()
-            .iter()
-            .filter_map(|r| {
-                r.scope.map(|scope| BuiltinKind {
-                    api_version: r.api_version.as_str(),
-                    kind: r.kind.as_str(),
+/// The `resources` index of the embedded schema, read on its own.
+///
+/// Scope lookups are on every build's hot path (kustomize asks for each object), while the
+/// type definitions are needed only for patches and validation; reading just the index
+/// skips building ~600 definitions, which dominated a small `flotilla kustomize` run.
+struct KindIndex {
+    kinds: Vec<BuiltinKind>,
+    scopes: HashMap<(&'static str, &'static str), Scope>,
+}
+
+fn kind_index() -> &'static KindIndex {
+    #[derive(serde::Deserialize)]
+    struct Index {
+        resources: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Entry {
+        api_version: String,
+        kind: String,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+    static INDEX: OnceLock<KindIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let index: Index = serde_json::from_str(KUBERNETES_V1_21_2)
+            .expect("the embedded Kubernetes schema parses (checked by unit tests)");
+        let mut kinds: Vec<BuiltinKind> = index
+            .resources
+            .into_iter()
+            .filter_map(|e| {
+                let scope = Scope::parse(e.scope.as_deref()?)?;
+                // Leaked once per process: the table lives as long as the program.
+                Some(BuiltinKind {
+                    api_version: Box::leak(e.api_version.into_boxed_str()),
+                    kind: Box::leak(e.kind.into_boxed_str()),
                     scope,
                 })
             })
-            .collect()
+            .collect();
+        kinds.sort_by_key(|k| (k.api_version, k.kind));
+        kinds.dedup_by_key(|k| (k.api_version, k.kind));
+        let scopes = kinds
+            .iter()
+            .map(|k| ((k.api_version, k.kind), k.scope))
+            .collect();
+        KindIndex { kinds, scopes }
     })
+}
+
+/// Every scoped kind of the embedded Kubernetes v1.21.2 schema, sorted by
+/// `(apiVersion, kind)`.
+pub fn builtin_kinds() -> &'static [BuiltinKind] {
+    &kind_index().kinds
 }
 
 /// Scope of a built-in kind, or `None` when the kind is not built in (a custom resource,
 /// or an `apiVersion` Kubernetes v1.21 does not serve).
 pub fn builtin_scope(api_version: &str, kind: &str) -> Option<Scope> {
-    Schema::kubernetes().resource(api_version, kind)?.scope
+    kind_index().scopes.get(&(api_version, kind)).copied()
 }
 
 /// Scope of a built-in group and kind in any version (`""` is the core group): answers for

@@ -15,7 +15,7 @@ use crate::typeref::TypeRef;
 
 /// The Kubernetes v1.21.2 OpenAPI definitions kustomize v5.5.0 uses (descriptions removed),
 /// with each kind's apiVersion and scope.
-const KUBERNETES_V1_21_2: &str = include_str!("../data/kubernetes-v1.21.2-schema.json");
+pub(crate) const KUBERNETES_V1_21_2: &str = include_str!("../data/kubernetes-v1.21.2-schema.json");
 
 /// Definition name of `ObjectMeta`, implied under every resource root.
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
@@ -27,7 +27,6 @@ const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 pub(crate) struct Resource {
     pub api_version: String,
     pub kind: String,
-    pub scope: Option<Scope>,
     pub definition: Option<NodeId>,
 }
 
@@ -131,13 +130,13 @@ impl Schema {
                     message: "apiVersion and kind must be strings".to_string(),
                 });
             };
-            let scope = match field("scope") {
-                None => None,
-                Some(s) => Some(Scope::parse(s).ok_or_else(|| SchemaError::Invalid {
+            // Scopes are served from the lighter kind index (gvk.rs); still refuse bad data here.
+            if let Some(s) = field("scope") {
+                Scope::parse(s).ok_or_else(|| SchemaError::Invalid {
                     path: path(),
                     message: format!("unknown scope {s:?}"),
-                })?),
-            };
+                })?;
+            }
             let definition = match field("definition") {
                 None => None,
                 Some(d) => {
@@ -154,7 +153,6 @@ impl Schema {
             resources.push(Resource {
                 api_version: api_version.to_string(),
                 kind: kind.to_string(),
-                scope,
                 definition,
             });
         }
@@ -216,10 +214,6 @@ impl Schema {
 
     pub(crate) fn nodes(&self) -> &Nodes {
         &self.nodes
-    }
-
-    pub(crate) fn resources(&self) -> &[Resource] {
-        &self.resources
     }
 
     pub(crate) fn object_meta(&'static self) -> TypeRef<'static> {
