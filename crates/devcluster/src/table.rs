@@ -122,6 +122,25 @@ fn ports(svc: &Value) -> String {
     }
 }
 
+/// The NAME cell every table starts with.
+fn name_cell(o: &Value) -> Value {
+    o["metadata"]["name"].clone()
+}
+
+/// The AGE cell every table ends with.
+fn age_cell(o: &Value) -> Value {
+    json!(age(&s(&o["metadata"]["creationTimestamp"])))
+}
+
+/// A `done/wanted` cell such as READY `1/3`; `wanted` defaults to 1 as the API does.
+fn ratio_cell(o: &Value, done: &str, wanted: &str) -> Value {
+    json!(format!(
+        "{}/{}",
+        i(&o["status"][done]),
+        o["spec"][wanted].as_i64().unwrap_or(1)
+    ))
+}
+
 fn count(v: &Value) -> usize {
     v.as_object().map(|m| m.len()).unwrap_or(0)
 }
@@ -137,13 +156,7 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                 col("Status", "string", 0),
                 col("Age", "string", 0),
             ],
-            |o| {
-                vec![
-                    o["metadata"]["name"].clone(),
-                    o["status"]["phase"].clone(),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
-                ]
-            },
+            |o| vec![name_cell(o), o["status"]["phase"].clone(), age_cell(o)],
         ),
         ("apps", "Deployment") => (
             vec![
@@ -155,15 +168,11 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
-                    json!(format!(
-                        "{}/{}",
-                        i(&o["status"]["readyReplicas"]),
-                        o["spec"]["replicas"].as_i64().unwrap_or(1)
-                    )),
+                    name_cell(o),
+                    ratio_cell(o, "readyReplicas", "replicas"),
                     json!(i(&o["status"]["updatedReplicas"])),
                     json!(i(&o["status"]["availableReplicas"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -175,13 +184,9 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
-                    json!(format!(
-                        "{}/{}",
-                        i(&o["status"]["readyReplicas"]),
-                        o["spec"]["replicas"].as_i64().unwrap_or(1)
-                    )),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    name_cell(o),
+                    ratio_cell(o, "readyReplicas", "replicas"),
+                    age_cell(o),
                 ]
             },
         ),
@@ -195,11 +200,11 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
                     json!(i(&o["status"]["replicas"])),
                     json!(i(&o["status"]["readyReplicas"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -215,13 +220,13 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(i(&o["status"]["desiredNumberScheduled"])),
                     json!(i(&o["status"]["currentNumberScheduled"])),
                     json!(i(&o["status"]["numberReady"])),
                     json!(i(&o["status"]["updatedNumberScheduled"])),
                     json!(i(&o["status"]["numberAvailable"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -243,11 +248,11 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                     .map(|a| a.iter().filter(|c| c["ready"] == json!(true)).count())
                     .unwrap_or(0);
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(format!("{ready}/{total}")),
                     json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
                     json!("0"),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -273,12 +278,12 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                         }
                     });
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     o["spec"]["type"].clone(),
                     json!(o["spec"]["clusterIP"].as_str().unwrap_or("<none>")),
                     json!(ext),
                     json!(ports(o)),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -290,9 +295,9 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(count(&o["data"]) + count(&o["binaryData"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -305,10 +310,10 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(o["type"].as_str().unwrap_or("Opaque")),
                     json!(count(&o["data"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
@@ -338,14 +343,10 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                     "Running"
                 };
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(status),
-                    json!(format!(
-                        "{}/{}",
-                        i(&o["status"]["succeeded"]),
-                        o["spec"]["completions"].as_i64().unwrap_or(1)
-                    )),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    ratio_cell(o, "succeeded", "completions"),
+                    age_cell(o),
                 ]
             },
         ),
@@ -361,7 +362,7 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
             ],
             |o| {
                 vec![
-                    o["metadata"]["name"].clone(),
+                    name_cell(o),
                     json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
                     json!(s(&o["spec"]["volumeName"])),
                     json!(s(&o["status"]["capacity"]["storage"])),
@@ -380,18 +381,13 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                             .join(","))
                         .unwrap_or_default()),
                     json!(s(&o["spec"]["storageClassName"])),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
+                    age_cell(o),
                 ]
             },
         ),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => (
             vec![col("Name", "string", 0), col("Created At", "date", 0)],
-            |o| {
-                vec![
-                    o["metadata"]["name"].clone(),
-                    o["metadata"]["creationTimestamp"].clone(),
-                ]
-            },
+            |o| vec![name_cell(o), o["metadata"]["creationTimestamp"].clone()],
         ),
         _ if res.crd.is_some()
             && res
@@ -399,18 +395,11 @@ fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
                 .get(version)
                 .is_some_and(|c| !c.is_empty()) =>
         {
-            (vec![col("Name", "string", 0)], |o| {
-                vec![o["metadata"]["name"].clone()]
-            })
+            (vec![col("Name", "string", 0)], |o| vec![name_cell(o)])
         }
         _ => (
             vec![col("Name", "string", 0), col("Age", "string", 0)],
-            |o| {
-                vec![
-                    o["metadata"]["name"].clone(),
-                    json!(age(&s(&o["metadata"]["creationTimestamp"]))),
-                ]
-            },
+            |o| vec![name_cell(o), age_cell(o)],
         ),
     }
 }
