@@ -21,9 +21,39 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line, the whole cause chain: "what failed: why".
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line, the whole cause chain: "what failed: why". Many library errors already
+/// include their cause in their own message; a cause already said is not said twice.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::other("Address already in use");
+        let err = anyhow::Error::new(io).context("cannot listen: Address already in use");
+        assert_eq!(one_line(&err), "cannot listen: Address already in use");
+        let err = anyhow::anyhow!("no such file").context("reading kustomization.yaml");
+        assert_eq!(one_line(&err), "reading kustomization.yaml: no such file");
     }
 }
