@@ -110,6 +110,7 @@ fn step(ctx: &Ctx, (key, ns, name): &Id) -> bool {
     let Some(mut status) = desired(key, &obj) else {
         return true;
     };
+    condition_time_fields(key, &mut status);
     keep_times(&mut status, &obj["status"]);
     if obj["status"] == status {
         return true;
@@ -184,6 +185,22 @@ fn cond(ty: &str, status: bool, reason: &str, message: &str) -> Value {
         "reason": reason, "message": message,
         "lastTransitionTime": "", "lastUpdateTime": "",
     })
+}
+
+/// Only Deployment conditions have `lastUpdateTime`; Job conditions have `lastProbeTime`
+/// (the status must decode as the kind's real type).
+fn condition_time_fields(key: &str, status: &mut Value) {
+    if key == "apps/deployments" {
+        return;
+    }
+    let Some(conds) = status.get_mut("conditions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for c in conds.iter_mut().filter_map(Value::as_object_mut) {
+        if c.remove("lastUpdateTime").is_some() && key == "batch/jobs" {
+            c.insert("lastProbeTime".into(), json!(""));
+        }
+    }
 }
 
 fn pod_cond(ty: &str, status: bool, reason: Option<&str>) -> Value {

@@ -206,6 +206,14 @@ impl Schema {
             .map(|id| TypeRef::new(self, id))
     }
 
+    /// The name of definition node `id` (definitions occupy the first nodes, in name order).
+    pub(crate) fn definition_name(&self, id: NodeId) -> Option<&str> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.definitions.get(i))
+            .map(AsRef::as_ref)
+    }
+
     /// Whether this is the built-in Kubernetes schema (typed decoding: nulls are zero
     /// values, no defaults).
     pub fn is_builtin(&self) -> bool {
@@ -258,6 +266,13 @@ mod tests {
         assert!(k.root().is_none());
         assert!(k.definition("io.k8s.api.core.v1.Container").is_some());
         assert!(k.definition("io.k8s.api.core.v1.Nope").is_none());
+        let spec = deployment().field("spec").expect("spec");
+        assert_eq!(
+            spec.definition_name(),
+            Some("io.k8s.api.apps.v1.DeploymentSpec")
+        );
+        let replicas = spec.field("replicas").expect("replicas");
+        assert_eq!(replicas.definition_name(), None);
     }
 
     #[test]

@@ -102,6 +102,20 @@ impl<'s> TypeRef<'s> {
         None
     }
 
+    /// The name of the built-in definition this type is (the end of its `$ref` chain), e.g.
+    /// `io.k8s.api.apps.v1.DeploymentSpec`; `None` for inline types and CRD schemas.
+    pub fn definition_name(&self) -> Option<&'s str> {
+        let nodes = self.schema.nodes();
+        let mut id = self.id;
+        for _ in 0..MAX_REF_DEPTH {
+            match nodes.get(id).reference {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        self.schema.definition_name(id)
+    }
+
     /// How values of this type are structured.
     pub fn shape(&self) -> Shape {
         let t = self.target();

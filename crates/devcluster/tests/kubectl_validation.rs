@@ -1,0 +1,226 @@
+//! kubectl against the dev cluster: built-in objects validated as kube-apiserver does
+//! (unknown fields per --validate, type errors, required fields, immutable fields).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Cluster;
+
+/// A Deployment manifest with `extra` spliced into its pod template's only container.
+fn deployment(name: &str, app: &str, container_extra: &str, spec_extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  selector:
+    matchLabels: {{app: {app}}}
+  template:
+    metadata:
+      labels: {{app: {app}}}
+    spec:
+      containers:
+      - name: web
+        {container_extra}
+{spec_extra}"
+    )
+}
+
+fn stderr(c: &Cluster, args: &[&str], input: &str) -> (bool, String) {
+    let out = c.kubectl_stdin(args, input);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unknown_fields_follow_validate_mode() {
+    let c = Cluster::start();
+    let bad = deployment("d", "d", "image: nginx:1\n        bogus: 1", "  foo: 1\n");
+    for verb in [&["apply", "-f", "-"][..], &["create", "-f", "-"][..]] {
+        let (ok, err) = stderr(&c, verb, &bad);
+        assert!(!ok, "{verb:?} should fail");
+        assert!(
+            err.contains(
+                "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.foo\", unknown field \"spec.template.spec.containers[0].bogus\""
+            ),
+            "{err}"
+        );
+    }
+    let (ok, err) = stderr(&c, &["apply", "--validate=warn", "-f", "-"], &bad);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("unknown field \"spec.foo\""),
+        "warning expected: {err}"
+    );
+    let stored = c.json(&["get", "deploy", "d"]);
+    assert!(stored["spec"].get("foo").is_none(), "{stored}");
+    assert!(stored["spec"]["template"]["spec"]["containers"][0]
+        .get("bogus")
+        .is_none());
+    let (ok, err) = stderr(&c, &["apply", "--validate=false", "-f", "-"], &bad);
+    assert!(ok && !err.contains("unknown field"), "{err}");
+    // Server-side apply refuses unknown fields too.
+    let (ok, err) = stderr(&c, &["apply", "--server-side", "-f", "-"], &bad);
+    assert!(!ok && err.contains("spec.foo"), "{err}");
+    // Fields added to Kubernetes after the embedded v1.21 schema are accepted and kept.
+    let newer = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: newer}
+spec:
+  selector: {matchLabels: {app: newer}}
+  template:
+    metadata: {labels: {app: newer}}
+    spec:
+      os: {name: linux}
+      hostUsers: false
+      containers:
+      - name: web
+        image: nginx:1
+        resizePolicy: [{resourceName: cpu, restartPolicy: NotRequired}]
+";
+    c.ok_stdin(&["apply", "--server-side", "-f", "-"], newer);
+    let stored = c.json(&["get", "deploy", "newer"]);
+    assert_eq!(stored["spec"]["template"]["spec"]["os"]["name"], "linux");
+}
+
+#[test]
+fn type_errors_and_required_fields() {
+    let c = Cluster::start();
+    let wrong_type = deployment("t", "t", "image: nginx:1", "  replicas: two\n");
+    let (ok, err) = stderr(&c, &["apply", "-f", "-"], &wrong_type);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"),
+        "{err}"
+    );
+    let env = deployment(
+        "e",
+        "e",
+        "image: nginx:1\n        env: [{name: A, value: 1}]",
+        "",
+    );
+    let (ok, err) = stderr(&c, &["create", "-f", "-"], &env);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "Go struct field EnvVar.spec.template.spec.containers.env.value of type string"
+        ),
+        "{err}"
+    );
+    let no_image = deployment("noimage", "noimage", "ports: [{containerPort: 80}]", "");
+    let (ok, err) = stderr(&c, &["apply", "-f", "-"], &no_image);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "The Deployment \"noimage\" is invalid: spec.template.spec.containers[0].image: Required value"
+        ),
+        "{err}"
+    );
+    let mismatch = deployment("m", "m", "image: nginx:1", "").replacen(
+        "labels: {app: m}",
+        "labels: {app: other}",
+        1,
+    );
+    let (ok, err) = stderr(&c, &["apply", "--server-side", "-f", "-"], &mismatch);
+    assert!(!ok);
+    assert!(
+        err.contains("`selector` does not match template `labels`"),
+        "{err}"
+    );
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox:1}]\n";
+    let (ok, err) = stderr(&c, &["create", "-f", "-"], job);
+    assert!(!ok);
+    assert!(
+        err.contains("spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+        "{err}"
+    );
+    // Nothing half-stored.
+    let all = c.ok(&["get", "deploy,job", "-o", "name"]);
+    assert!(all.trim().is_empty(), "{all}");
+    // stringData is folded into data, as the real server stores Secrets.
+    c.ok_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: v}\n",
+    );
+    let s = c.json(&["get", "secret", "s"]);
+    assert_eq!(s["data"]["k"], "dg==");
+    assert!(s.get("stringData").is_none());
+}
+
+#[test]
+fn immutable_fields_and_force_recreate() {
+    let c = Cluster::start();
+    c.ok_stdin(
+        &["apply", "-f", "-"],
+        &deployment("d", "a", "image: nginx:1", ""),
+    );
+    let uid = c.json(&["get", "deploy", "d"])["metadata"]["uid"].clone();
+    let moved = deployment("d", "b", "image: nginx:1", "");
+    let (ok, err) = stderr(&c, &["apply", "-f", "-"], &moved);
+    assert!(!ok);
+    assert!(
+        err.contains("spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"b\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"),
+        "{err}"
+    );
+    let (ok, err) = stderr(
+        &c,
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        &moved,
+    );
+    assert!(!ok && err.contains("field is immutable"), "{err}");
+    // kubectl apply --force deletes and recreates on an Invalid answer.
+    c.ok_stdin(&["apply", "--force", "-f", "-"], &moved);
+    let now = c.json(&["get", "deploy", "d"]);
+    assert_ne!(now["metadata"]["uid"], uid);
+    assert_eq!(now["spec"]["selector"]["matchLabels"]["app"], "b");
+
+    let cm = |v: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: frozen}}\nimmutable: true\ndata: {{k: {v}}}\n")
+    };
+    c.ok_stdin(&["apply", "-f", "-"], &cm("a"));
+    let (ok, err) = stderr(&c, &["apply", "-f", "-"], &cm("b"));
+    assert!(!ok);
+    assert!(
+        err.contains("data: Forbidden: field is immutable when `immutable` is set"),
+        "{err}"
+    );
+
+    let job = |image: &str| {
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: {image}}}]\n")
+    };
+    c.ok_stdin(&["apply", "--server-side", "-f", "-"], &job("busybox:1"));
+    let (ok, err) = stderr(
+        &c,
+        &["apply", "--server-side", "-f", "-"],
+        &job("busybox:2"),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("The Job \"j\" is invalid: spec.template: Invalid value:")
+            && err.contains("field is immutable"),
+        "{err}"
+    );
+
+    let svc = |ip: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec:\n  clusterIP: {ip}\n  ports: [{{port: 80}}]\n")
+    };
+    c.ok_stdin(&["apply", "-f", "-"], &svc("10.96.7.7"));
+    let (ok, err) = stderr(&c, &["apply", "-f", "-"], &svc("10.96.7.8"));
+    assert!(!ok);
+    assert!(
+        err.contains("spec.clusterIP: Invalid value: \"10.96.7.8\": field is immutable"),
+        "{err}"
+    );
+    // Leaving clusterIP out keeps the allocated one.
+    c.ok_stdin(
+        &["replace", "-f", "-"],
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 81}]\n",
+    );
+    assert_eq!(
+        c.json(&["get", "svc", "s"])["spec"]["clusterIP"],
+        "10.96.7.7"
+    );
+}
