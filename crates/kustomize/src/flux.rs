@@ -1,5 +1,15 @@
 //! What Flux's kustomize-controller adds: a kustomization.yaml generated for plain directories, and spec overrides merged into the root.
 
+mod envsubst;
+mod spec;
+mod substitute;
+
+pub use spec::{
+    apply_common_metadata, build, CommonMetadata, FluxBuildError, FluxBuildOptions, FluxImage,
+    FluxPatch, PatchSelector,
+};
+pub use substitute::{substitute, SubstituteError, SubstituteOptions};
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -85,22 +95,24 @@ pub fn generate_kustomization(loader: &Loader) -> Result<Value, BuildError> {
         ignore: &Ignore,
         out: &mut Vec<String>,
     ) -> Result<(), BuildError> {
+        // Symlinked directories are not descended into (filepath.Walk uses Lstat), so a link
+        // cannot lead the walk out of the source root.
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| crate::loader::LoadError::Io {
                 path: dir.display().to_string(),
                 message: e.to_string(),
             })?
             .filter_map(Result::ok)
-            .map(|e| e.path())
+            .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
             .collect();
         entries.sort();
-        for p in entries {
+        for (p, is_dir) in entries {
             let rel = p
                 .strip_prefix(root)
                 .unwrap_or(&p)
                 .to_string_lossy()
                 .replace('\\', "/");
-            if p.is_dir() {
+            if is_dir {
                 if ignore.ignored(&rel, true) {
                     continue;
                 }
@@ -164,7 +176,33 @@ pub fn apply_overrides(loader: &Loader, k: &Kustomization, o: &Overrides) -> Val
         }
     };
     push("patches", o.patches.clone());
-    push("images", o.images.clone());
+    // Flux replaces an existing `images` entry of the same name instead of adding a second one
+    // (a second entry would no longer match once the first has renamed the image).
+    let mut new_images = Vec::new();
+    for img in &o.images {
+        let name = img.get("name");
+        let existing = raw
+            .get_mut("images")
+            .and_then(Value::as_array_mut)
+            .and_then(|a| a.iter_mut().find(|e| e.get("name") == name));
+        match existing {
+            Some(e) => *e = img.clone(),
+            None => new_images.push(img.clone()),
+        }
+    }
+    let mut push = |field: &str, items: Vec<Value>| {
+        if items.is_empty() {
+            return;
+        }
+        let e = raw.entry(field).or_insert_with(|| Value::Array(Vec::new()));
+        if !e.is_array() {
+            *e = Value::Array(Vec::new());
+        }
+        if let Value::Array(a) = e {
+            a.extend(items);
+        }
+    };
+    push("images", new_images);
     let comps: Vec<Value> = o
         .components
         .iter()

@@ -3,7 +3,7 @@
 mod build;
 pub mod error;
 pub mod fieldspec;
-mod flux;
+pub mod flux;
 pub mod generators;
 pub mod hash;
 pub mod kustomization;
@@ -23,5 +23,6 @@ mod vars;
 
 pub use build::build;
 pub use error::BuildError;
+pub use flux::{FluxBuildError, FluxBuildOptions, SubstituteError, SubstituteOptions};
 pub use loader::LoadRestrictor;
 pub use options::{BuildOptions, BuildOutput, Order, Overrides};
