@@ -114,6 +114,17 @@ pub struct Selection {
     pub compared: String,
 }
 
+impl Selection {
+    /// `status.observedPreviousRef`'s tag: the old `latestRef` tag when the choice changed,
+    /// else whatever was recorded before (`kept`).
+    pub fn previous(&self, old_latest: Option<&str>, kept: Option<&str>) -> Option<String> {
+        match old_latest {
+            Some(old) if old != self.tag => Some(old.to_string()),
+            _ => kept.map(str::to_string),
+        }
+    }
+}
+
 impl fmt::Display for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.tag)
@@ -349,6 +360,13 @@ mod tests {
             &tags,
         );
         assert_eq!(got.expect("picks"), "main-1a2b3c4-9");
+        let sel = Selection {
+            tag: "b".into(),
+            compared: "b".into(),
+        };
+        assert_eq!(sel.previous(Some("a"), None).as_deref(), Some("a"));
+        assert_eq!(sel.previous(Some("b"), Some("z")).as_deref(), Some("z"));
+        assert_eq!(sel.previous(None, None), None);
     }
 
     // Cases from the behaviour documented for image-reflector-controller's policies.

@@ -415,6 +415,16 @@ pub enum ScanError {
 }
 
 impl ScanError {
+    /// Flux's condition reason for this failure.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ScanError::InvalidExclusion { .. } => "InvalidExclusionList",
+            ScanError::Registry(e) => e.reason(),
+            ScanError::Timeout { .. } => "ReadOperationFailed",
+            ScanError::Store(_) => "StorageOperationFailed",
+        }
+    }
+
     /// True when only a spec change can fix it (the object is stalled).
     pub fn is_stalling(&self) -> bool {
         matches!(self, ScanError::InvalidExclusion { .. })
