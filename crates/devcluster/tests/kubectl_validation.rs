@@ -224,3 +224,160 @@ fn immutable_fields_and_force_recreate() {
         "10.96.7.7"
     );
 }
+
+/// Every leaf of `want` is in `got` (nulls and empty objects in `want` stand for fields
+/// the server fills or drops); `at` names the place for the failure message.
+fn assert_subset(want: &serde_json::Value, got: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (want, got) {
+        (Value::Null, _) => {}
+        (Value::Object(w), _) if w.is_empty() => {}
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, v) in w {
+                assert_subset(v, g.get(k).unwrap_or(&Value::Null), &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(w), Value::Array(g)) => {
+            assert_eq!(w.len(), g.len(), "{at}: {want} vs {got}");
+            for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                assert_subset(a, b, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(want, got, "{at}"),
+    }
+}
+
+#[test]
+fn kubectl_create_subcommands_sent_as_protobuf() {
+    let c = Cluster::start();
+    let cases: &[&[&str]] = &[
+        &[
+            "deployment",
+            "d1",
+            "--image=nginx:1",
+            "--replicas=0",
+            "--port=8080",
+            "--",
+            "sleep",
+            "10",
+        ],
+        &[
+            "deployment",
+            "d2",
+            "--image=nginx:1",
+            "--image=busybox:1",
+            "--replicas=3",
+        ],
+        &["job", "j1", "--image=busybox:1", "--", "echo", "hi"],
+        &[
+            "cronjob",
+            "c1",
+            "--image=busybox:1",
+            "--schedule=*/5 * * * *",
+            "--",
+            "echo",
+            "hi",
+        ],
+        &[
+            "service",
+            "clusterip",
+            "s1",
+            "--tcp=80:8080",
+            "--tcp=443:https",
+        ],
+        &["service", "clusterip", "headless", "--clusterip=None"],
+        &[
+            "service",
+            "nodeport",
+            "s2",
+            "--tcp=80:8080",
+            "--node-port=30080",
+        ],
+        &["service", "loadbalancer", "s3", "--tcp=80"],
+        &[
+            "service",
+            "externalname",
+            "s4",
+            "--external-name=example.com",
+        ],
+        &[
+            "role",
+            "r1",
+            "--verb=get,list",
+            "--resource=pods,deployments.apps",
+            "--resource-name=x",
+        ],
+        &[
+            "clusterrole",
+            "cr1",
+            "--verb=get",
+            "--non-resource-url=/logs",
+        ],
+        &["clusterrole", "cr2", "--aggregation-rule=a=b"],
+        &[
+            "rolebinding",
+            "rb1",
+            "--role=r1",
+            "--user=u",
+            "--group=g",
+            "--serviceaccount=default:sa",
+        ],
+        &[
+            "clusterrolebinding",
+            "crb1",
+            "--clusterrole=cr1",
+            "--user=u",
+        ],
+        &["priorityclass", "pc0", "--value=0", "--description=zero"],
+        &[
+            "priorityclass",
+            "pc1",
+            "--value=-5",
+            "--global-default=true",
+            "--preemption-policy=Never",
+        ],
+        &[
+            "quota",
+            "q1",
+            "--hard=cpu=1,memory=1Gi,pods=2",
+            "--scopes=BestEffort",
+        ],
+        &["pdb", "p1", "--selector=app=x", "--min-available=50%"],
+        &["pdb", "p2", "--selector=app=y", "--max-unavailable=1"],
+        &[
+            "ingress",
+            "i1",
+            "--class=nginx",
+            "--rule=foo.com/bar*=svc1:8080,tls=sec",
+            "--default-backend=svc2:http",
+            "--annotation=a=b",
+        ],
+        &[
+            "secret",
+            "docker-registry",
+            "dr1",
+            "--docker-server=r",
+            "--docker-username=u",
+            "--docker-password=p",
+        ],
+    ];
+    for args in cases {
+        let mut create = vec!["create"];
+        create.extend_from_slice(args);
+        // Flags go before a `--` that starts the container command.
+        let split = create
+            .iter()
+            .position(|a| *a == "--")
+            .unwrap_or(create.len());
+        let mut dry = create[..split].to_vec();
+        dry.extend(["--dry-run=client", "-o", "json"]);
+        dry.extend_from_slice(&create[split..]);
+        let mut want: serde_json::Value = serde_json::from_str(&c.ok(&dry)).unwrap();
+        want["status"] = serde_json::Value::Null;
+        c.ok(&create);
+        let kind = want["kind"].as_str().unwrap().to_lowercase();
+        let name = want["metadata"]["name"].as_str().unwrap().to_string();
+        let got = c.json(&["get", &kind, &name]);
+        assert_subset(&want, &got, &format!("{kind}/{name}"));
+    }
+}

@@ -1,91 +1,46 @@
-//! Decoding of the Kubernetes protobuf envelope for the few kinds `kubectl create <kind>`
-//! sends that way (Namespace, ConfigMap, Secret, ServiceAccount). Everything else gets 415
-//! with a hint to send JSON; responses are always JSON, which protobuf clients accept.
+//! Decoding of the Kubernetes protobuf envelope for the kinds `kubectl create <kind>` sends
+//! that way (Namespace, ConfigMap, Secret, ServiceAccount, Service, ResourceQuota,
+//! Deployment, Job, CronJob, RBAC roles and bindings, PriorityClass, PodDisruptionBudget,
+//! Ingress), table-driven ([`tables`]). Other kinds, and fields the tables do not know
+//! carrying a value, get 415 with a hint to send JSON; responses are always JSON, which
+//! protobuf clients accept.
+
+mod tables;
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::errors::ApiError;
 
+use tables::{Fields, KINDS};
+
 /// How one field of a message turns into JSON.
 #[derive(Clone, Copy)]
 enum F {
     Str(&'static str),
+    /// A pointer bool: kept when false.
     Bool(&'static str),
+    /// An `omitempty` bool: dropped when false.
+    Flag(&'static str),
+    /// An `omitempty` integer: dropped when zero.
+    Int(&'static str),
+    /// A pointer or required integer: kept when zero.
+    IntKeep(&'static str),
+    /// `intstr.IntOrString`: type 1 (0 int, 1 string), intVal 2, strVal 3.
+    IntOrString(&'static str),
     MapStr(&'static str),
     /// map<string, bytes>: JSON carries the values base64-encoded.
     MapBytes(&'static str),
+    /// map<string, Quantity>: JSON carries the quantities' strings.
+    MapQuantity(&'static str),
     RepStr(&'static str),
-    Msg(&'static str, &'static [(u64, F)]),
-    RepMsg(&'static str, &'static [(u64, F)]),
+    Msg(&'static str, Fields),
+    RepMsg(&'static str, Fields),
+    /// An embedded struct whose fields JSON puts in the parent (`IngressRuleValue`).
+    Inline(Fields),
+    /// Read-only or server-owned (status, creationTimestamp): ignored.
+    Skip,
 }
-
-const OWNER_REF: &[(u64, F)] = &[
-    (1, F::Str("kind")),
-    (3, F::Str("name")),
-    (4, F::Str("uid")),
-    (5, F::Str("apiVersion")),
-    (6, F::Bool("controller")),
-    (7, F::Bool("blockOwnerDeletion")),
-];
-
-const OBJECT_META: &[(u64, F)] = &[
-    (1, F::Str("name")),
-    (2, F::Str("generateName")),
-    (3, F::Str("namespace")),
-    (5, F::Str("uid")),
-    (6, F::Str("resourceVersion")),
-    (11, F::MapStr("labels")),
-    (12, F::MapStr("annotations")),
-    (13, F::RepMsg("ownerReferences", OWNER_REF)),
-    (14, F::RepStr("finalizers")),
-];
-
-const LOCAL_REF: &[(u64, F)] = &[(1, F::Str("name"))];
-
-/// A message: field numbers and how each becomes JSON.
-type Fields = &'static [(u64, F)];
-
-const KINDS: &[(&str, &str, Fields)] = &[
-    (
-        "v1",
-        "ConfigMap",
-        &[
-            (1, F::Msg("metadata", OBJECT_META)),
-            (2, F::MapStr("data")),
-            (3, F::MapBytes("binaryData")),
-            (4, F::Bool("immutable")),
-        ],
-    ),
-    (
-        "v1",
-        "Secret",
-        &[
-            (1, F::Msg("metadata", OBJECT_META)),
-            (2, F::MapBytes("data")),
-            (3, F::Str("type")),
-            (4, F::MapStr("stringData")),
-            (5, F::Bool("immutable")),
-        ],
-    ),
-    (
-        "v1",
-        "Namespace",
-        &[
-            (1, F::Msg("metadata", OBJECT_META)),
-            (2, F::Msg("spec", &[(1, F::RepStr("finalizers"))])),
-        ],
-    ),
-    (
-        "v1",
-        "ServiceAccount",
-        &[
-            (1, F::Msg("metadata", OBJECT_META)),
-            (3, F::Bool("automountServiceAccountToken")),
-            (4, F::RepMsg("imagePullSecrets", LOCAL_REF)),
-        ],
-    ),
-];
 
 fn bad(what: &str) -> ApiError {
     ApiError::BadRequest(format!("the protobuf request body is malformed: {what}"))
@@ -159,13 +114,67 @@ fn entry(b: &[u8]) -> Result<(String, Vec<u8>), ApiError> {
     Ok((k, v))
 }
 
-fn message(b: &[u8], schema: &[(u64, F)]) -> Result<Value, ApiError> {
+/// Whether a field holds only zero values: Go's encoder writes every non-pointer field,
+/// and JSON leaves those out, so such fields need no table entry.
+fn is_zero(w: &Wire<'_>) -> bool {
+    match w {
+        Wire::Varint(v) => *v == 0,
+        Wire::Bytes(b) => {
+            b.is_empty()
+                || fields(b).is_ok_and(|f| !f.is_empty() && f.iter().all(|(_, w)| is_zero(w)))
+        }
+    }
+}
+
+fn int_or_string(b: &[u8]) -> Result<Value, ApiError> {
+    let (mut ty, mut int, mut s) = (0, 0i64, String::new());
+    for (n, w) in fields(b)? {
+        match (n, w) {
+            (1, Wire::Varint(v)) => ty = v,
+            (2, Wire::Varint(v)) => int = signed(v),
+            (3, Wire::Bytes(x)) => s = text(x)?,
+            _ => {}
+        }
+    }
+    Ok(if ty == 1 { json!(s) } else { json!(int) })
+}
+
+/// Go writes negative int32/int64 values as 64-bit two's complement varints.
+fn signed(v: u64) -> i64 {
+    i64::from_ne_bytes(v.to_ne_bytes())
+}
+
+fn push(out: &mut Map<String, Value>, name: &str, item: Value) {
+    let list = out.entry(name).or_insert_with(|| json!([]));
+    if let Some(a) = list.as_array_mut() {
+        a.push(item);
+    }
+}
+
+fn message(b: &[u8], schema: Fields, at: &str) -> Result<Value, ApiError> {
     let mut out = Map::new();
+    decode_into(&mut out, b, schema, at)?;
+    Ok(Value::Object(out))
+}
+
+fn decode_into(
+    out: &mut Map<String, Value>,
+    b: &[u8],
+    schema: Fields,
+    at: &str,
+) -> Result<(), ApiError> {
     for (n, w) in fields(b)? {
         let Some((_, f)) = schema.iter().find(|(num, _)| *num == n) else {
-            continue;
+            if is_zero(&w) {
+                continue;
+            }
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "protobuf field {n} of {at} is not decoded by this server; send the object as JSON instead"
+            )));
         };
+        let child = |name: &str| format!("{at}.{name}");
         match (*f, w) {
+            (F::Skip, _) => {}
             (F::Str(name), Wire::Bytes(x)) => {
                 let s = text(x)?;
                 if !s.is_empty() {
@@ -174,6 +183,22 @@ fn message(b: &[u8], schema: &[(u64, F)]) -> Result<Value, ApiError> {
             }
             (F::Bool(name), Wire::Varint(v)) => {
                 out.insert(name.into(), json!(v != 0));
+            }
+            (F::Flag(name), Wire::Varint(v)) => {
+                if v != 0 {
+                    out.insert(name.into(), json!(true));
+                }
+            }
+            (F::Int(name), Wire::Varint(v)) => {
+                if v != 0 {
+                    out.insert(name.into(), json!(signed(v)));
+                }
+            }
+            (F::IntKeep(name), Wire::Varint(v)) => {
+                out.insert(name.into(), json!(signed(v)));
+            }
+            (F::IntOrString(name), Wire::Bytes(x)) => {
+                out.insert(name.into(), int_or_string(x)?);
             }
             (F::MapStr(name), Wire::Bytes(x)) => {
                 let (k, v) = entry(x)?;
@@ -185,26 +210,25 @@ fn message(b: &[u8], schema: &[(u64, F)]) -> Result<Value, ApiError> {
                 let m = out.entry(name).or_insert_with(|| json!({}));
                 m[k] = json!(base64::engine::general_purpose::STANDARD.encode(v));
             }
-            (F::RepStr(name), Wire::Bytes(x)) => {
-                let list = out.entry(name).or_insert_with(|| json!([]));
-                if let Some(a) = list.as_array_mut() {
-                    a.push(json!(text(x)?));
-                }
+            (F::MapQuantity(name), Wire::Bytes(x)) => {
+                let (k, v) = entry(x)?;
+                let q = message(&v, &[(1, F::Str("q"))], &child(name))?;
+                let m = out.entry(name).or_insert_with(|| json!({}));
+                m[k] = q.get("q").cloned().unwrap_or_else(|| json!("0"));
             }
+            (F::RepStr(name), Wire::Bytes(x)) => push(out, name, json!(text(x)?)),
             (F::Msg(name, sub), Wire::Bytes(x)) => {
-                out.insert(name.into(), message(x, sub)?);
+                out.insert(name.into(), message(x, sub, &child(name))?);
             }
             (F::RepMsg(name, sub), Wire::Bytes(x)) => {
-                let item = message(x, sub)?;
-                let list = out.entry(name).or_insert_with(|| json!([]));
-                if let Some(a) = list.as_array_mut() {
-                    a.push(item);
-                }
+                let item = message(x, sub, &child(name))?;
+                push(out, name, item);
             }
+            (F::Inline(sub), Wire::Bytes(x)) => decode_into(out, x, sub, at)?,
             _ => return Err(bad("a field has an unexpected wire type")),
         }
     }
-    Ok(Value::Object(out))
+    Ok(())
 }
 
 /// Decodes a `k8s\0`-prefixed protobuf body into the JSON object it stands for.
@@ -235,11 +259,11 @@ pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
         .find(|(av, k, _)| *av == api_version && *k == kind)
     else {
         return Err(ApiError::UnsupportedMediaType(format!(
-            "protobuf bodies are decoded only for Namespace, ConfigMap, Secret and ServiceAccount, not {kind} ({api_version}); send JSON instead (for example: kubectl create {} ... --dry-run=client -o yaml | kubectl apply -f -)",
+            "protobuf bodies are not decoded for {kind} ({api_version}); send JSON instead (for example: kubectl create {} ... --dry-run=client -o yaml | kubectl apply -f -)",
             kind.to_lowercase()
         )));
     };
-    let mut obj = message(raw, schema)?;
+    let mut obj = message(raw, schema, &kind)?;
     obj["apiVersion"] = json!(api_version);
     obj["kind"] = json!(kind);
     Ok(obj)
@@ -270,7 +294,10 @@ mod tests {
         );
         let other = [
             b"k8s\0".to_vec(),
-            field(1, &[field(1, b"apps/v1"), field(2, b"Deployment")].concat()),
+            field(
+                1,
+                &[field(1, b"apps/v1"), field(2, b"StatefulSet")].concat(),
+            ),
         ]
         .concat();
         assert!(matches!(
@@ -278,5 +305,16 @@ mod tests {
             Err(ApiError::UnsupportedMediaType(_))
         ));
         assert!(decode(b"k8s\0\x0a\xff").is_err());
+        // A field no table knows: fine while it holds a zero value, refused otherwise.
+        let with = |extra: Vec<u8>| {
+            let obj = [field(1, &meta), extra].concat();
+            [b"k8s\0".to_vec(), field(1, &type_meta), field(2, &obj)].concat()
+        };
+        assert!(decode(&with(field(9, b""))).is_ok());
+        assert!(decode(&with(vec![9 << 3, 0])).is_ok());
+        assert!(matches!(
+            decode(&with(field(9, b"x"))),
+            Err(ApiError::UnsupportedMediaType(m)) if m.contains("field 9 of Secret")
+        ));
     }
 }

@@ -195,6 +195,10 @@ const ADDED: &[(&str, &[&str])] = &[
         &["selectableFields"],
     ),
     (
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+        &["x-kubernetes-validations"],
+    ),
+    (
         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
         &["ignoreStoreReadErrorWithClusterBreakingPotential"],
     ),
@@ -232,5 +236,9 @@ mod tests {
         assert!(is_added("io.k8s.api.batch.v1.CronJobSpec", "timeZone"));
         assert!(!is_added("io.k8s.api.core.v1.PodSpec", "nope"));
         assert!(!is_added("io.k8s.api.core.v1.Nope", "os"));
+        assert!(is_added(
+            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps",
+            "x-kubernetes-validations"
+        ));
     }
 }
