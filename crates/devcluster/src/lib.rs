@@ -15,8 +15,10 @@
 //! ```
 //!
 //! Served: discovery (`/api`, `/apis`, group and resource lists), `/version`, health,
-//! `/openapi/v3` (the operations kubectl checks for server-side validation); the built-in kinds
-//! people deploy and CRD-defined kinds; get, list (label/field selectors, limit/continue,
+//! `/openapi/v3` (operations and schemas, for kubectl's server-side validation check and
+//! `kubectl explain`); the built-in kinds people deploy and CRD-defined kinds, validated as
+//! kube-apiserver does (unknown fields per fieldValidation, types, required and immutable
+//! fields); protobuf bodies of the kinds `kubectl create` makes; get, list (label/field selectors, limit/continue,
 //! Table output), watch (resourceVersion, bookmarks, 410 Expired), create, update, the four
 //! patch types and server-side apply with managedFields (via `flotilla-merge`), delete with
 //! finalizers, propagation and garbage collection, deletecollection, dryRun, status and scale

@@ -1,5 +1,6 @@
 //! kubectl against the dev cluster: built-in objects validated as kube-apiserver does
-//! (unknown fields per --validate, type errors, required fields, immutable fields).
+//! (unknown fields per --validate, type errors, required fields, immutable fields),
+//! `kubectl create <kind>` (protobuf bodies) and `kubectl explain` (OpenAPI v3 schemas).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -380,4 +381,62 @@ fn kubectl_create_subcommands_sent_as_protobuf() {
         let got = c.json(&["get", &kind, &name]);
         assert_subset(&want, &got, &format!("{kind}/{name}"));
     }
+}
+
+const GADGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+              tags: {type: array, items: {type: string}}
+"#;
+
+#[test]
+fn kubectl_explain_built_in_and_custom_kinds() {
+    let c = Cluster::start();
+    let out = c.ok(&["explain", "deployment.spec.template.spec.containers"]);
+    assert!(out.contains("KIND:       Deployment"), "{out}");
+    assert!(out.contains("FIELD: containers <[]Container>"), "{out}");
+    for field in [
+        "image\t<string>",
+        "ports\t<[]ContainerPort>",
+        "resources\t<ResourceRequirements>",
+    ] {
+        assert!(out.contains(field), "{field}: {out}");
+    }
+    let out = c.ok(&["explain", "svc.spec.ports.targetPort"]);
+    assert!(out.contains("FIELD: targetPort <IntOrString>"), "{out}");
+    let out = c.ok(&["explain", "cronjobs", "--recursive"]);
+    assert!(out.contains("jobTemplate\t<JobTemplateSpec>"), "{out}");
+    c.ok_stdin(&["apply", "-f", "-"], GADGET_CRD);
+    c.ok(&[
+        "wait",
+        "--for",
+        "condition=Established",
+        "crd/gadgets.example.com",
+        "--timeout=10s",
+    ]);
+    let out = c.ok(&["explain", "gadget.spec"]);
+    assert!(out.contains("KIND:       Gadget"), "{out}");
+    assert!(out.contains("size\t<integer> -required-"), "{out}");
+    assert!(out.contains("tags\t<[]string>"), "{out}");
+    let out = c.ok(&["explain", "gadget.metadata"]);
+    assert!(out.contains("labels\t<map[string]string>"), "{out}");
 }

@@ -65,7 +65,10 @@ fn unknown_fields(req: &Req, unknown: &[String]) -> Result<(), ApiError> {
 
 /// The embedded schema's root type for a built-in kind; `autoscaling/v2` (newer than the
 /// schema) is checked as `v2beta2`, its identical predecessor.
-fn builtin_root(api_version: &str, kind: &str) -> Option<flotilla_schema::TypeRef<'static>> {
+pub(crate) fn builtin_root(
+    api_version: &str,
+    kind: &str,
+) -> Option<flotilla_schema::TypeRef<'static>> {
     let av = match api_version {
         "autoscaling/v2" => "autoscaling/v2beta2",
         other => other,
