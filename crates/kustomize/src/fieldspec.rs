@@ -117,11 +117,37 @@ pub fn merge_one(list: &mut Vec<FieldSpec>, fs: FieldSpec) -> Result<(), FieldSp
     Ok(())
 }
 
-/// Adds every spec of `more` with [`merge_one`].
+/// Adds every spec of `more` as [`merge_one`] does.
 pub fn merge_all(list: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), FieldSpecError> {
-    for fs in more {
-        merge_one(list, fs.clone())?;
+    if list.len() * more.len() <= 256 {
+        for fs in more {
+            merge_one(list, fs.clone())?;
+        }
+        return Ok(());
     }
+    // Every level merges the defaults (hundreds of specs) into its accumulated set: index
+    // the present ones instead of scanning the list for each addition.
+    let mut present: std::collections::HashMap<(&Gvk, &str), bool> = list
+        .iter()
+        .map(|fs| ((&fs.gvk, fs.path.as_str()), fs.create))
+        .collect();
+    let mut added = Vec::new();
+    for fs in more {
+        match present.get(&(&fs.gvk, fs.path.as_str())) {
+            Some(&create) if create != fs.create => {
+                return Err(FieldSpecError::Conflict {
+                    path: fs.path.clone(),
+                    gvk: fs.gvk.to_string(),
+                })
+            }
+            Some(_) => {}
+            None => {
+                present.insert((&fs.gvk, fs.path.as_str()), fs.create);
+                added.push(fs.clone());
+            }
+        }
+    }
+    list.extend(added);
     Ok(())
 }
 
@@ -183,12 +209,17 @@ fn spec_list(v: &Value, what: &str) -> Result<Vec<FieldSpec>, FieldSpecError> {
 }
 
 impl TransformerConfig {
-    /// kustomize v5.5.0's defaults, parsed once per call (cheap: a few hundred lines).
+    /// kustomize v5.5.0's defaults, parsed on each call (callers keep the result).
     pub fn defaults() -> Result<TransformerConfig, FieldSpecError> {
         let mut tc = TransformerConfig::default();
         for text in DEFAULT_FILES {
-            let v =
-                flotilla_yaml::from_str(text).map_err(|e| FieldSpecError::Yaml(e.to_string()))?;
+            // The files use a small block-YAML subset that a line reader handles in a
+            // fraction of a general parse, which every process start would pay.
+            let v = match read_plain_blocks(text) {
+                Some(v) => v,
+                None => flotilla_yaml::from_str(text)
+                    .map_err(|e| FieldSpecError::Yaml(e.to_string()))?,
+            };
             tc.merge(&TransformerConfig::from_value(&v)?)?;
         }
         Ok(tc)
@@ -263,6 +294,115 @@ impl TransformerConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// One significant line of a [`read_plain_blocks`] document.
+#[derive(Debug, Clone, Copy)]
+enum Token<'t> {
+    /// `- ` at this column.
+    Item(usize),
+    /// `key:` or `key: value` at this column.
+    Key(usize, &'t str, &'t str),
+}
+
+impl Token<'_> {
+    fn column(self) -> usize {
+        match self {
+            Token::Item(c) | Token::Key(c, ..) => c,
+        }
+    }
+}
+
+/// Reads block mappings and sequences of plain words and `true`/`false` (the subset the
+/// embedded default files use); `None` when the text uses anything else, so the caller
+/// falls back to the general parser.
+fn read_plain_blocks(text: &str) -> Option<Value> {
+    let word = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | '[' | ']' | '\\')
+            })
+    };
+    let mut tokens = Vec::new();
+    for line in text.lines() {
+        let content = line.trim();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let mut column = line.len() - line.trim_start().len();
+        if line[..column].contains('\t') {
+            return None;
+        }
+        let mut rest = content;
+        if let Some(after) = rest.strip_prefix("- ") {
+            tokens.push(Token::Item(column));
+            column += 2;
+            rest = after.trim_start();
+        }
+        let (key, value) = rest.split_once(':')?;
+        let value = value.trim();
+        if !word(key) || !(value.is_empty() || word(value)) {
+            return None;
+        }
+        tokens.push(Token::Key(column, key, value));
+    }
+    let mut at = 0;
+    let v = plain_block(&tokens, &mut at, 0)?;
+    (at == tokens.len()).then_some(v)
+}
+
+/// The block starting at `tokens[*at]`, if it sits at `min_column` or deeper.
+fn plain_block(tokens: &[Token<'_>], at: &mut usize, min_column: usize) -> Option<Value> {
+    let first = *tokens.get(*at)?;
+    let column = first.column();
+    if column < min_column {
+        return None;
+    }
+    match first {
+        Token::Item(_) => {
+            let mut items = Vec::new();
+            while let Some(Token::Item(c)) = tokens.get(*at) {
+                if *c != column {
+                    break;
+                }
+                *at += 1;
+                items.push(plain_block(tokens, at, column + 1)?);
+            }
+            Some(Value::Array(items))
+        }
+        Token::Key(..) => {
+            let mut map = Map::new();
+            while let Some(Token::Key(c, key, value)) = tokens.get(*at) {
+                if *c != column {
+                    break;
+                }
+                *at += 1;
+                let v = match *value {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    "" => match tokens.get(*at) {
+                        // A sequence may sit at its key's column.
+                        Some(Token::Item(n)) if *n >= column => plain_block(tokens, at, column)?,
+                        Some(t) if t.column() > column => plain_block(tokens, at, column + 1)?,
+                        _ => Value::Null,
+                    },
+                    // Words that YAML resolves to other types are not plain words here.
+                    w if matches!(
+                        w.to_ascii_lowercase().as_str(),
+                        "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+                    ) =>
+                    {
+                        return None
+                    }
+                    w => Value::String(w.to_string()),
+                };
+                if map.insert((*key).to_string(), v).is_some() {
+                    return None;
+                }
+            }
+            Some(Value::Object(map))
+        }
     }
 }
 
@@ -384,6 +524,38 @@ mod tests {
         )
         .expect("walk");
         assert_eq!(v, json!({"metadata": {"labels": {"a": "b"}}}));
+    }
+
+    #[test]
+    fn plain_block_reader_matches_the_yaml_parser() {
+        for text in DEFAULT_FILES {
+            let fast = read_plain_blocks(text).expect("default files use the plain subset");
+            assert_eq!(fast, flotilla_yaml::from_str(text).expect("parses"));
+        }
+        for text in [
+            "a:\n- b: c\n  d: true\n- e: f\ng:\n  h: i\n",
+            "a:\n  - b: c\n    l:\n    - m: p\nz: q\n",
+            "a:\nb: c\n",
+        ] {
+            let fast = read_plain_blocks(text).expect("plain subset");
+            assert_eq!(
+                fast,
+                flotilla_yaml::from_str(text).expect("parses"),
+                "{text}"
+            );
+        }
+        for text in [
+            "a: 'quoted'",
+            "a: 1",
+            "a: yes",
+            "a: b # comment",
+            "a: {b: c}",
+            "a:\n  b: c\n d: e\n",
+            "a: b\na: c\n",
+            "- a\n",
+        ] {
+            assert_eq!(read_plain_blocks(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub fn accumulate(
     }
 
     // Step 2: field specs: defaults plus `configurations:` (children's were merged above).
-    let mut own = defaults()?.clone();
+    let mut own = std::borrow::Cow::Borrowed(defaults()?);
     for c in &k.configurations {
         let text = loader.read_string(c)?;
         for doc in read::parse_docs(&text, c)? {
@@ -180,10 +180,12 @@ pub fn accumulate(
                 dir: dir_of(loader),
                 source,
             })?;
-            own.merge(&tc).map_err(|source| BuildError::Config {
-                dir: dir_of(loader),
-                source,
-            })?;
+            own.to_mut()
+                .merge(&tc)
+                .map_err(|source| BuildError::Config {
+                    dir: dir_of(loader),
+                    source,
+                })?;
         }
     }
     acc.config

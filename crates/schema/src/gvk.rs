@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::schema::KUBERNETES_V1_21_2;
+use crate::schema::{kubernetes_index, KUBERNETES_V1_21_2};
 
 /// An object's `apiVersion` and `kind` split into group, version and kind.
 ///
@@ -117,10 +117,6 @@ struct KindIndex {
 
 fn kind_index() -> &'static KindIndex {
     #[derive(serde::Deserialize)]
-    struct Index {
-        resources: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Entry {
         api_version: String,
@@ -130,10 +126,13 @@ fn kind_index() -> &'static KindIndex {
     }
     static INDEX: OnceLock<KindIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let index: Index = serde_json::from_str(KUBERNETES_V1_21_2)
+        let listed = kubernetes_index()
+            .resources
+            .clone()
+            .map(|r| &KUBERNETES_V1_21_2[r]);
+        let index: Vec<Entry> = serde_json::from_str(listed.unwrap_or("[]"))
             .expect("the embedded Kubernetes schema parses (checked by unit tests)");
         let mut kinds: Vec<BuiltinKind> = index
-            .resources
             .into_iter()
             .filter_map(|e| {
                 let scope = Scope::parse(e.scope.as_deref()?)?;

@@ -50,6 +50,7 @@
 mod check;
 mod error;
 mod gvk;
+mod lazy;
 mod node;
 mod parse;
 mod schema;

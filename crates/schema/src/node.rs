@@ -7,6 +7,7 @@
 use regex::Regex;
 use serde_json::Value;
 
+use crate::lazy::LazyDefinitions;
 use crate::typeref::{MapType, PatchStrategy};
 
 /// Index of a node in [`Nodes`].
@@ -123,25 +124,63 @@ pub(crate) struct Rules {
     pub max_properties: Option<u64>,
 }
 
-/// The arena.
+/// An arena of nodes whose ids start at `base` (so one definition's nodes can be built
+/// apart from the others).
 #[derive(Debug, Default)]
 pub(crate) struct Nodes {
+    base: NodeId,
     nodes: Vec<Node>,
 }
 
 impl Nodes {
+    /// An empty arena whose first node gets id `base`.
+    pub(crate) fn starting_at(base: NodeId) -> Nodes {
+        Nodes {
+            base,
+            nodes: Vec::new(),
+        }
+    }
+
     pub(crate) fn push(&mut self, node: Node) -> NodeId {
-        let id = NodeId::try_from(self.nodes.len()).expect("fewer than 2^32 schema nodes");
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .and_then(|n| self.base.checked_add(n))
+            .expect("fewer than 2^32 schema nodes");
         self.nodes.push(node);
         id
     }
 
     pub(crate) fn get(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+        &self.nodes[(id - self.base) as usize]
     }
 
     pub(crate) fn get_mut(&mut self, id: NodeId) -> &mut Node {
-        &mut self.nodes[id as usize]
+        &mut self.nodes[(id - self.base) as usize]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn into_boxed_slice(self) -> Box<[Node]> {
+        self.nodes.into_boxed_slice()
+    }
+}
+
+/// Where a schema's nodes live: one arena (a CRD schema), or definitions built on first
+/// use (OpenAPI v2 documents such as the embedded Kubernetes schema).
+#[derive(Debug)]
+pub(crate) enum NodeStore {
+    Arena(Nodes),
+    Lazy(LazyDefinitions),
+}
+
+impl NodeStore {
+    pub(crate) fn get(&self, id: NodeId) -> &Node {
+        match self {
+            NodeStore::Arena(nodes) => nodes.get(id),
+            NodeStore::Lazy(defs) => defs.get(id),
+        }
     }
 }
 

@@ -1,9 +1,7 @@
 //! Parsing OpenAPI v2 definitions and v3 structural schemas into the node arena.
 
-use std::collections::HashMap;
-
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::SchemaError;
 use crate::node::{
@@ -21,48 +19,23 @@ pub(crate) enum Dialect {
     V3,
 }
 
-pub(crate) struct Parser {
+/// Resolves a `$ref` definition name to its node.
+pub(crate) type Resolve<'r> = &'r dyn Fn(&str) -> Option<NodeId>;
+
+pub(crate) struct Parser<'r> {
     dialect: Dialect,
     pub nodes: Nodes,
-    /// Sorted definition names; definition `i` is node `i`.
-    pub definitions: Vec<Box<str>>,
-    by_name: HashMap<Box<str>, NodeId>,
+    resolve: Resolve<'r>,
 }
 
-impl Parser {
-    pub(crate) fn new(dialect: Dialect) -> Parser {
+impl<'r> Parser<'r> {
+    /// A parser building into `nodes`, resolving `$ref`s (V2 only) with `resolve`.
+    pub(crate) fn new(dialect: Dialect, nodes: Nodes, resolve: Resolve<'r>) -> Parser<'r> {
         Parser {
             dialect,
-            nodes: Nodes::default(),
-            definitions: Vec::new(),
-            by_name: HashMap::new(),
+            nodes,
+            resolve,
         }
-    }
-
-    /// Node of a named definition.
-    pub(crate) fn definition(&self, name: &str) -> Option<NodeId> {
-        self.by_name.get(name).copied()
-    }
-
-    /// Reads `definitions`: every name gets its node first so `$ref`s resolve in one pass.
-    pub(crate) fn build_definitions(
-        &mut self,
-        definitions: &Map<String, Value>,
-    ) -> Result<(), SchemaError> {
-        let mut names: Vec<&String> = definitions.keys().collect();
-        names.sort();
-        for name in &names {
-            let id = self.nodes.push(Node::default());
-            self.by_name.insert(name.as_str().into(), id);
-            self.definitions.push(name.as_str().into());
-        }
-        for name in names {
-            let id = self.by_name[name.as_str()];
-            let path = format!("definitions.{name}");
-            let node = self.node(&definitions[name], &path)?;
-            *self.nodes.get_mut(id) = node;
-        }
-        Ok(())
     }
 
     /// Builds the node for one schema object and its children.
@@ -71,7 +44,7 @@ impl Parser {
         Ok(self.nodes.push(node))
     }
 
-    fn node(&mut self, v: &Value, path: &str) -> Result<Node, SchemaError> {
+    pub(crate) fn node(&mut self, v: &Value, path: &str) -> Result<Node, SchemaError> {
         let obj = v
             .as_object()
             .ok_or_else(|| invalid(path, "a schema must be an object"))?;
@@ -91,11 +64,10 @@ impl Parser {
                     let r = as_str(value, &at())?;
                     let name = r.strip_prefix("#/definitions/").unwrap_or(r);
                     let target =
-                        self.definition(name)
-                            .ok_or_else(|| SchemaError::UnresolvedRef {
-                                path: at(),
-                                reference: r.to_string(),
-                            })?;
+                        (self.resolve)(name).ok_or_else(|| SchemaError::UnresolvedRef {
+                            path: at(),
+                            reference: r.to_string(),
+                        })?;
                     node.reference = Some(target);
                 }
                 "type" => {

@@ -1,6 +1,7 @@
 //! `Schema`: a set of type definitions, either the embedded Kubernetes v1.21.2 ones or one
 //! CRD version's `openAPIV3Schema`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -9,7 +10,8 @@ use serde_json::Value;
 use crate::check::{deeper_than, MAX_DEPTH};
 use crate::error::SchemaError;
 use crate::gvk::Scope;
-use crate::node::{JsonType, Node, NodeId, Nodes};
+use crate::lazy::{self, LazyDefinitions, RawIndex};
+use crate::node::{NodeId, NodeStore, Nodes};
 use crate::parse::{Dialect, Parser};
 use crate::typeref::TypeRef;
 
@@ -19,8 +21,6 @@ pub(crate) const KUBERNETES_V1_21_2: &str = include_str!("../data/kubernetes-v1.
 
 /// Definition name of `ObjectMeta`, implied under every resource root.
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
-/// Definition name of `Quantity`: declared a string, but clients send numbers too.
-const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
 /// One `resources` entry of the embedded schema.
 #[derive(Debug)]
@@ -33,7 +33,7 @@ pub(crate) struct Resource {
 /// A set of type definitions: the built-in Kubernetes ones, or one CRD version's schema.
 #[derive(Debug)]
 pub struct Schema {
-    nodes: Nodes,
+    nodes: NodeStore,
     /// Root type of a schema built from an `openAPIV3Schema`.
     root: Option<NodeId>,
     /// Sorted by `(apiVersion, kind)`; empty for CRD schemas.
@@ -43,17 +43,32 @@ pub struct Schema {
     /// `ObjectMeta` and a plain string (only in the built-in schema).
     object_meta: NodeId,
     plain_string: NodeId,
-    /// Definition names, sorted; definition `i` is node `i`.
-    definitions: Vec<Box<str>>,
     builtin: bool,
 }
 
+/// The embedded schema's top-level index (definitions and kind list), made by `build.rs`:
+/// the kind index (gvk.rs) and the definitions share it.
+pub(crate) fn kubernetes_index() -> &'static RawIndex {
+    mod generated {
+        include!(concat!(env!("OUT_DIR"), "/kubernetes_index.rs"));
+    }
+    static INDEX: OnceLock<RawIndex> = OnceLock::new();
+    INDEX.get_or_init(|| RawIndex {
+        definitions: generated::DEFINITIONS
+            .iter()
+            .map(|&[a, b, c, d]| (a..b, c..d))
+            .collect(),
+        resources: generated::RESOURCES.map(|[a, b]| a..b),
+    })
+}
+
 impl Schema {
-    /// The embedded Kubernetes v1.21.2 definitions, parsed once on first use.
+    /// The embedded Kubernetes v1.21.2 definitions, indexed once on first use; each
+    /// definition is built the first time a type in it is navigated.
     pub fn kubernetes() -> &'static Schema {
         static KUBERNETES: OnceLock<Schema> = OnceLock::new();
         KUBERNETES.get_or_init(|| {
-            Schema::parse_kubernetes(KUBERNETES_V1_21_2)
+            Schema::parse_kubernetes(KUBERNETES_V1_21_2, kubernetes_index())
                 .expect("the embedded Kubernetes schema parses (checked by unit tests)")
         })
     }
@@ -70,53 +85,44 @@ impl Schema {
                 message: format!("nested deeper than {MAX_DEPTH} levels"),
             });
         }
-        let mut parser = Parser::new(Dialect::V3);
+        let no_refs = |_: &str| None;
+        let mut parser = Parser::new(Dialect::V3, Nodes::default(), &no_refs);
         let root = parser.build(schema, "openAPIV3Schema")?;
         parser.nodes.get_mut(root).resource_root = true;
         Ok(Schema {
-            nodes: parser.nodes,
+            nodes: NodeStore::Arena(parser.nodes),
             root: Some(root),
             resources: Vec::new(),
             by_kind: HashMap::new(),
             object_meta: root,
             plain_string: root,
-            definitions: Vec::new(),
             builtin: false,
         })
     }
 
-    fn parse_kubernetes(text: &str) -> Result<Schema, SchemaError> {
-        let doc: Value = serde_json::from_str(text).map_err(|source| SchemaError::Json {
-            what: "embedded Kubernetes v1.21.2 schema".to_string(),
-            source,
-        })?;
-        let definitions = doc
-            .get("definitions")
-            .and_then(Value::as_object)
-            .ok_or_else(|| SchemaError::Invalid {
-                path: "definitions".to_string(),
-                message: "missing or not an object".to_string(),
-            })?;
-        let mut parser = Parser::new(Dialect::V2);
-        parser.build_definitions(definitions)?;
+    fn parse_kubernetes(text: &'static str, index: &RawIndex) -> Result<Schema, SchemaError> {
+        let definitions =
+            LazyDefinitions::new(Cow::Borrowed(text), index, vec![lazy::plain_string()])?;
         let object_meta =
-            parser
-                .definition(OBJECT_META)
+            definitions
+                .find(OBJECT_META)
                 .ok_or_else(|| SchemaError::UnresolvedRef {
                     path: "definitions".to_string(),
                     reference: OBJECT_META.to_string(),
                 })?;
-        if let Some(q) = parser.definition(QUANTITY) {
-            parser.nodes.get_mut(q).number_or_string = true;
-        }
-        let plain_string = parser.nodes.push(Node {
-            ty: JsonType::String,
-            ..Node::default()
-        });
+        let plain_string = definitions.extra(0);
+        let listed: Value = match &index.resources {
+            Some(r) => {
+                serde_json::from_str(&text[r.clone()]).map_err(|source| SchemaError::Json {
+                    what: "embedded Kubernetes v1.21.2 schema resources".to_string(),
+                    source,
+                })?
+            }
+            None => Value::Null,
+        };
         let mut resources = Vec::new();
-        for (i, r) in doc
-            .get("resources")
-            .and_then(Value::as_array)
+        for (i, r) in listed
+            .as_array()
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
@@ -139,16 +145,14 @@ impl Schema {
             }
             let definition = match field("definition") {
                 None => None,
-                Some(d) => {
-                    Some(
-                        parser
-                            .definition(d)
-                            .ok_or_else(|| SchemaError::UnresolvedRef {
-                                path: path(),
-                                reference: d.to_string(),
-                            })?,
-                    )
-                }
+                Some(d) => Some(
+                    definitions
+                        .find(d)
+                        .ok_or_else(|| SchemaError::UnresolvedRef {
+                            path: path(),
+                            reference: d.to_string(),
+                        })?,
+                ),
             };
             resources.push(Resource {
                 api_version: api_version.to_string(),
@@ -163,8 +167,7 @@ impl Schema {
             by_kind.entry(r.kind.as_str().into()).or_default().push(i);
         }
         Ok(Schema {
-            definitions: std::mem::take(&mut parser.definitions),
-            nodes: parser.nodes,
+            nodes: NodeStore::Lazy(definitions),
             root: None,
             resources,
             by_kind,
@@ -198,20 +201,18 @@ impl Schema {
     /// A named definition of the built-in schema, e.g.
     /// `io.k8s.api.core.v1.Container`.
     pub fn definition(&self, name: &str) -> Option<TypeRef<'_>> {
-        // Definitions occupy the first nodes, in name order (see Parser::build_definitions).
-        self.definitions
-            .binary_search_by(|n| n.as_ref().cmp(name))
-            .ok()
-            .and_then(|i| NodeId::try_from(i).ok())
-            .map(|id| TypeRef::new(self, id))
+        match &self.nodes {
+            NodeStore::Lazy(defs) => defs.find(name).map(|id| TypeRef::new(self, id)),
+            NodeStore::Arena(_) => None,
+        }
     }
 
-    /// The name of definition node `id` (definitions occupy the first nodes, in name order).
+    /// The name of definition node `id`.
     pub(crate) fn definition_name(&self, id: NodeId) -> Option<&str> {
-        usize::try_from(id)
-            .ok()
-            .and_then(|i| self.definitions.get(i))
-            .map(AsRef::as_ref)
+        match &self.nodes {
+            NodeStore::Lazy(defs) => defs.name_of(id),
+            NodeStore::Arena(_) => None,
+        }
     }
 
     /// Whether this is the built-in Kubernetes schema (typed decoding: nulls are zero
@@ -220,7 +221,7 @@ impl Schema {
         self.builtin
     }
 
-    pub(crate) fn nodes(&self) -> &Nodes {
+    pub(crate) fn nodes(&self) -> &NodeStore {
         &self.nodes
     }
 
@@ -259,9 +260,26 @@ mod tests {
     }
 
     #[test]
+    fn compile_time_index_matches_a_scan() {
+        let scanned = lazy::scan::scan(KUBERNETES_V1_21_2).expect("scans");
+        assert_eq!(&scanned, kubernetes_index());
+    }
+
+    #[test]
+    fn every_definition_builds() {
+        let NodeStore::Lazy(defs) = &Schema::kubernetes().nodes else {
+            panic!("the built-in schema builds definitions on first use")
+        };
+        defs.build_all().expect("every embedded definition builds");
+    }
+
+    #[test]
     fn embedded_schema_parses() {
         let k = Schema::kubernetes();
-        assert_eq!(k.definitions.len(), 618);
+        let NodeStore::Lazy(defs) = &k.nodes else {
+            panic!("the built-in schema builds definitions on first use")
+        };
+        assert_eq!(defs.len(), 618);
         assert!(k.is_builtin());
         assert!(k.root().is_none());
         assert!(k.definition("io.k8s.api.core.v1.Container").is_some());
