@@ -324,3 +324,50 @@ async fn pages_follow_link_headers() {
     scan(&c, &store, &ScanOptions::default()).await.unwrap();
     assert_eq!(store.tags(&c.image().canonical()).unwrap(), all);
 }
+
+#[tokio::test]
+async fn https_with_the_ca_from_cert_secret_ref() {
+    let (reg, ca_pem) = Registry::start_tls(RegistryAuth::None);
+    reg.add_listing_only_tags("app", &["v1", "v2"]);
+    let image = ImageName::parse(&format!("{}/app", reg.host())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = TagStore::new(dir.path());
+    let with_ca = RegistryClient::new(
+        image.clone(),
+        RegistryOptions {
+            ca_pem: Some(ca_pem.into_bytes()),
+            timeout: Duration::from_secs(10),
+            ..RegistryOptions::default()
+        },
+    )
+    .unwrap();
+    let summary = scan(&with_ca, &store, &ScanOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.latest_tags, vec!["v2", "v1"]);
+
+    // Without the CA the certificate is refused; a CA that is not PEM is refused up front.
+    let without = RegistryClient::new(
+        image.clone(),
+        RegistryOptions {
+            timeout: Duration::from_secs(10),
+            ..RegistryOptions::default()
+        },
+    )
+    .unwrap();
+    let err = scan(&without, &store, &ScanOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let bad = RegistryClient::new(
+        image,
+        RegistryOptions {
+            ca_pem: Some(b"not a certificate".to_vec()),
+            ..RegistryOptions::default()
+        },
+    );
+    assert!(matches!(bad, Err(RegistryError::Http(_))));
+}

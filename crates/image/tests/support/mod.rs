@@ -59,6 +59,30 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(auth: RegistryAuth) -> Registry {
+        Self::start_with(auth, None)
+    }
+
+    /// Serves HTTPS with a certificate for 127.0.0.1 from a fresh test CA; returns the CA (PEM).
+    pub fn start_tls(auth: RegistryAuth) -> (Registry, String) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        let reg = Self::start_with(auth, Some((leaf.pem(), leaf_key.serialize_pem())));
+        (reg, ca_cert.pem())
+    }
+
+    fn start_with(auth: RegistryAuth, tls: Option<(String, String)>) -> Registry {
         assert!(
             Path::new(REGISTRY_BIN).exists(),
             "{REGISTRY_BIN} is missing: apt-get install docker-registry"
@@ -85,8 +109,20 @@ impl Registry {
                 )
             }
         };
+        let tls_yaml = match tls {
+            None => String::new(),
+            Some((cert, key)) => {
+                std::fs::write(dir.path().join("tls.crt"), cert).unwrap();
+                std::fs::write(dir.path().join("tls.key"), key).unwrap();
+                format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    dir.path().join("tls.crt").display(),
+                    dir.path().join("tls.key").display()
+                )
+            }
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n{auth_yaml}",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n{tls_yaml}{auth_yaml}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -203,6 +239,20 @@ impl Registry {
         );
         assert_eq!(status, 201, "blob PUT: {head}\n{body}");
         digest
+    }
+
+    /// Creates tags in the storage layout with a placeholder manifest link (enough for listing).
+    pub fn add_listing_only_tags(&self, repo: &str, tags: &[&str]) {
+        let base = self
+            .data()
+            .join("docker/registry/v2/repositories")
+            .join(repo)
+            .join("_manifests/tags");
+        for t in tags {
+            let d = base.join(t).join("current");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("link"), format!("sha256:{}", "0".repeat(64))).unwrap();
+        }
     }
 
     /// Adds many tags pointing at `from_tag`'s manifest straight into the storage layout (the
