@@ -198,3 +198,35 @@ async fn spec_errors_stall() {
     assert!(!err.is_stalling());
     assert!(err.to_string().starts_with("git "), "{err}");
 }
+
+#[tokio::test]
+async fn push_options_reach_the_server() {
+    let (dir, url) = remote();
+    let bare = dir.path().join("micro.git");
+    git(&bare, &["config", "receive.advertisePushOptions", "true"]);
+    let seen = dir.path().join("options");
+    let hook = format!(
+        "#!/bin/sh\ni=0\nwhile [ $i -lt \"${{GIT_PUSH_OPTION_COUNT:-0}}\" ]; do\n  eval \"echo \\$GIT_PUSH_OPTION_$i\" >> '{}'\n  i=$((i+1))\ndone\n",
+        seen.display()
+    );
+    let hook_path = bare.join("hooks/pre-receive");
+    std::fs::write(&hook_path, hook).unwrap();
+    std::fs::set_permissions(
+        &hook_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut o = options(&url, "main-1a2b3c4-10");
+    o.push_options
+        .insert("merge_request.create".into(), String::new());
+    o.push_options
+        .insert("merge_request.target".into(), "release".into());
+    // A template that renders nothing still commits (git refuses empty messages by default).
+    o.message_template = Some("{{ if false }}x{{ end }}".into());
+    let out = run_automation(&o).await.unwrap();
+    assert_eq!(out.commit.unwrap().message, "");
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "merge_request.create\nmerge_request.target=release\n"
+    );
+}

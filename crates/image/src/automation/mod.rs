@@ -259,6 +259,7 @@ pub async fn run(opts: &AutomationOptions) -> Result<AutomationOutcome, Automati
                 "commit",
                 "-q",
                 "--no-verify",
+                "--allow-empty-message",
                 "--cleanup=verbatim",
                 "-m",
                 &message,
