@@ -32,6 +32,16 @@ pub struct Cluster {
     pub context: String,
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server)
+            .field("context", &self.context)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why no client could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -221,12 +231,11 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn describe_request_error(cluster: &Cluster, err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) => {
-            let message = if status.message.is_empty() {
+            if status.message.is_empty() {
                 status.reason.clone()
             } else {
                 status.message.clone()
-            };
-            message
+            }
         }
         other => {
             let mut text = other.to_string();
@@ -318,7 +327,7 @@ users:
             context: Some("three".into()),
             ..ClusterOptions::default()
         };
-        let err = block(connect(&opts)).err().expect("an error");
+        let err = block(connect(&opts)).expect_err("an error");
         assert!(matches!(err, ConnectError::UnknownContext { .. }));
         assert!(
             err.to_string().contains("available contexts: one, two"),
@@ -332,7 +341,7 @@ users:
             kubeconfig: Some(PathBuf::from("/nonexistent/kc")),
             ..ClusterOptions::default()
         };
-        let err = block(connect(&opts)).err().expect("an error");
+        let err = block(connect(&opts)).expect_err("an error");
         assert!(
             err.to_string()
                 .starts_with("cannot read kubeconfig /nonexistent/kc: no such file"),
@@ -343,7 +352,7 @@ users:
             kubeconfig: Some(path),
             ..ClusterOptions::default()
         };
-        let err = block(connect(&opts)).err().expect("an error");
+        let err = block(connect(&opts)).expect_err("an error");
         assert!(matches!(err, ConnectError::Invalid { .. }), "{err}");
         assert!(!err.to_string().contains('\n'));
     }

@@ -633,9 +633,7 @@ mod tests {
             path: "kustomize".into(),
             ..Default::default()
         };
-        let err = kustomization(&meta("x"), &k)
-            .err()
-            .expect("path without ./");
+        let err = kustomization(&meta("x"), &k).expect_err("path without ./");
         assert!(err.to_string().contains("must begin with ./"), "{err}");
         let p = ImagePolicyOptions {
             image_ref: "app".into(),
