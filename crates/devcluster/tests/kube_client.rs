@@ -376,3 +376,77 @@ async fn bad_requests_get_status_errors_and_the_server_keeps_serving() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn built_in_validation_errors_are_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(Options::default()).await.unwrap();
+    let client = client(&server, dir.path()).await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c"}]}}}
+    }))
+    .unwrap();
+    let err = api.create(&PostParams::default(), &d).await.unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+            assert!(
+                s.message
+                    .contains("spec.template.spec.containers[0].image: Required value"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    let strict = PatchParams::default().validation(kube::api::ValidationDirective::Strict);
+    let unknown = serde_json::json!({"spec": {"foo": 1}});
+    let err = api
+        .patch("d", &strict, &Patch::Merge(&unknown))
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+            assert!(
+                s.message
+                    .ends_with("strict decoding error: unknown field \"spec.foo\""),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without Strict the field is dropped, as typed decoding drops it.
+    let patched = api
+        .patch("d", &PatchParams::default(), &Patch::Merge(&unknown))
+        .await
+        .unwrap();
+    assert_eq!(patched.metadata.generation, Some(1));
+    let moved = serde_json::json!({"spec": {"selector": {"matchLabels": {"app": "e"}},
+        "template": {"metadata": {"labels": {"app": "e"}}}}});
+    let err = api
+        .patch("d", &PatchParams::default(), &Patch::Merge(&moved))
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+            assert!(s.message.contains("field is immutable"), "{}", s.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    server.shutdown().await;
+}

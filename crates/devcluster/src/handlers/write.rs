@@ -230,6 +230,9 @@ pub(crate) fn finish(
         new = carry_over(res, old, new, sub);
     }
     crate::validate::check(ctx, req, &mut new, old.map(|o| &**o))?;
+    if let Some(old) = old {
+        bump_generation(res, old, &mut new);
+    }
     // Apply requests come with their managedFields already worked out.
     if let Some(manager) = manager {
         crate::managed::record(req, old.map(|o| &**o), &mut new, manager, sub)?;
@@ -351,11 +354,16 @@ fn carry_over(res: &Resource, old: &Value, mut new: Value, sub: Option<&str>) ->
         }
         objects::allocate_cluster_ip(&mut new);
     }
-    if res.has_spec && objects::spec_changed(old, &new) {
+    new
+}
+
+/// A spec change bumps `metadata.generation`; decided after validation, which drops
+/// unknown fields (a write that only carried those changes nothing).
+fn bump_generation(res: &Resource, old: &Value, new: &mut Value) {
+    if res.has_spec && objects::spec_changed(old, new) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         new["metadata"]["generation"] = json!(g);
     }
-    new
 }
 
 /// Whether a write would change nothing (the real server then skips it: same resourceVersion).
