@@ -1,0 +1,368 @@
+//! The dispatcher: events in, notifications out. Duplicates within the rate-limit window are
+//! dropped (Flux's key: object, message, revision, token; Flux's window: 5 minutes); each
+//! matching Alert yields one delivery on its own task, retried with exponential backoff,
+//! limited per Provider so a slow or dead Provider only holds up its own deliveries.
+
+pub mod alert;
+mod metrics;
+mod resolver;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::ResourceExt;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::event::{Event, Severity};
+use crate::provider::{Notifier, Sent};
+use alert::{RegexCache, Verdict};
+use metrics::{bump, Metrics};
+
+pub use metrics::{MetricsSnapshot, ProviderMetrics};
+pub use resolver::{KubeResolver, ProviderLookup, ResolveError, Resolver, StaticResolver};
+
+/// How failed deliveries are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (Flux's HTTP client: 4).
+    pub max_retries: u32,
+    /// Wait before the first retry; doubles each time (Flux: 2s).
+    pub min_backoff: Duration,
+    /// Longest wait between attempts (Flux: 30s).
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(16));
+        self.min_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Dispatcher settings.
+#[derive(Clone, Debug)]
+pub struct DispatchOptions {
+    /// Equal events within this window are sent once (Flux's `--rate-limit-interval`, 5m).
+    pub rate_limit_window: Duration,
+    /// Retries of failed deliveries.
+    pub retry: RetryPolicy,
+    /// Deliveries in flight per Provider.
+    pub provider_concurrency: usize,
+    /// Deliveries pending or in flight overall; beyond it new ones are dropped and counted.
+    pub max_pending: usize,
+}
+
+impl Default for DispatchOptions {
+    fn default() -> Self {
+        DispatchOptions {
+            rate_limit_window: Duration::from_secs(5 * 60),
+            retry: RetryPolicy::default(),
+            provider_concurrency: 4,
+            max_pending: 1024,
+        }
+    }
+}
+
+/// What became of a submitted event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Deliveries started, one per matching Alert whose Provider is usable (unusable ones
+    /// are logged and counted in [`MetricsSnapshot::resolve_errors`]).
+    Dispatched(usize),
+    /// An equal event was sent within the rate-limit window.
+    RateLimited,
+    /// No Alert takes it.
+    NoMatchingAlert,
+    /// Trace events are never forwarded.
+    Ignored,
+}
+
+/// Why an event could not be dispatched at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The Alerts could not be listed; the event was not sent anywhere.
+    #[error("event for {object} not dispatched: {source}")]
+    Alerts {
+        /// `Kind namespace/name` of the involved object.
+        object: String,
+        /// The lookup error.
+        source: ResolveError,
+    },
+}
+
+struct Inner<R> {
+    resolver: R,
+    options: DispatchOptions,
+    seen: Mutex<HashMap<String, Instant>>,
+    semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
+    regexes: RegexCache,
+    metrics: Metrics,
+    pending: AtomicUsize,
+    idle: Notify,
+}
+
+/// Matches events to Alerts and delivers them through Providers.
+pub struct Dispatcher<R> {
+    inner: Arc<Inner<R>>,
+}
+
+impl<R> Clone for Dispatcher<R> {
+    fn clone(&self) -> Self {
+        Dispatcher {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn describe(event: &Event) -> String {
+    let o = &event.involved_object;
+    format!(
+        "{} {}/{}",
+        o.kind.as_deref().unwrap_or(""),
+        o.namespace.as_deref().unwrap_or(""),
+        o.name.as_deref().unwrap_or("")
+    )
+}
+
+impl<R: Resolver> Dispatcher<R> {
+    /// A dispatcher reading Alerts and Providers from `resolver`. Deliveries run on the
+    /// current Tokio runtime.
+    pub fn new(resolver: R, options: DispatchOptions) -> Dispatcher<R> {
+        Dispatcher {
+            inner: Arc::new(Inner {
+                resolver,
+                options,
+                seen: Mutex::new(HashMap::new()),
+                semaphores: Mutex::new(HashMap::new()),
+                regexes: RegexCache::default(),
+                metrics: Metrics::default(),
+                pending: AtomicUsize::new(0),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// The counters so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// Deliveries not finished yet.
+    pub fn pending(&self) -> usize {
+        self.inner.pending.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every started delivery has finished (succeeded or given up).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.pending() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes an event as a Flux controller posts it (metadata keys prefixed with the involved
+    /// object's group) and starts one delivery per matching Alert. Returns once the
+    /// deliveries are started, not sent.
+    pub async fn submit(&self, mut event: Event) -> Result<Submitted, DispatchError> {
+        let inner = &self.inner;
+        bump(&inner.metrics.events_received);
+        event.strip_group_metadata();
+        if event.severity == Severity::Trace {
+            bump(&inner.metrics.events_ignored);
+            return Ok(Submitted::Ignored);
+        }
+        if self.rate_limited(&event) {
+            bump(&inner.metrics.events_rate_limited);
+            tracing::debug!(object = %describe(&event), "discarding event, rate limiting duplicate events");
+            return Ok(Submitted::RateLimited);
+        }
+        let alerts = inner.resolver.alerts().await.map_err(|source| {
+            bump(&inner.metrics.resolve_errors);
+            DispatchError::Alerts {
+                object: describe(&event),
+                source,
+            }
+        })?;
+        let mut labels: Option<Option<BTreeMap<String, String>>> = None;
+        let mut matched = 0;
+        let mut started = 0;
+        for alert in &alerts {
+            match alert::evaluate(alert, &event, &inner.regexes) {
+                Verdict::Skip => continue,
+                Verdict::Match => {}
+                Verdict::MatchIfLabels(selectors) => {
+                    if labels.is_none() {
+                        labels = Some(match inner.resolver.labels(&event.involved_object).await {
+                            Ok(found) => found,
+                            Err(e) => {
+                                bump(&inner.metrics.resolve_errors);
+                                tracing::error!(object = %describe(&event), error = %e, "cannot read labels for Alert matchLabels");
+                                None
+                            }
+                        });
+                    }
+                    let matched = labels
+                        .as_ref()
+                        .and_then(Option::as_ref)
+                        .is_some_and(|l| alert::labels_match(&selectors, l));
+                    if !matched {
+                        continue;
+                    }
+                }
+            }
+            matched += 1;
+            if self.deliver(alert, &event).await {
+                started += 1;
+            }
+        }
+        if matched == 0 {
+            bump(&inner.metrics.events_without_alert);
+            tracing::debug!(object = %describe(&event), "discarding event, no alerts found for the involved object");
+            return Ok(Submitted::NoMatchingAlert);
+        }
+        Ok(Submitted::Dispatched(started))
+    }
+
+    fn rate_limited(&self, event: &Event) -> bool {
+        let window = self.inner.options.rate_limit_window;
+        if window.is_zero() {
+            return false;
+        }
+        let key = event.rate_limit_key();
+        let now = Instant::now();
+        let mut seen = lock(&self.inner.seen);
+        if seen.len() > 4096 {
+            seen.retain(|_, at| now.duration_since(*at) < window);
+        }
+        match seen.get(&key) {
+            Some(at) if now.duration_since(*at) < window => true,
+            _ => {
+                seen.insert(key, now);
+                false
+            }
+        }
+    }
+
+    /// Resolves the Alert's Provider and starts a delivery; false when nothing was started.
+    async fn deliver(&self, alert: &flotilla_api::Alert, event: &Event) -> bool {
+        let inner = &self.inner;
+        let namespace = alert.namespace().unwrap_or_default();
+        let provider_name = &alert.spec.provider_ref.name;
+        let provider_id = format!("{namespace}/{provider_name}");
+        let settings = match inner.resolver.provider(&namespace, provider_name).await {
+            Ok(ProviderLookup::Found(settings)) => settings,
+            Ok(ProviderLookup::Suspended) => return false,
+            Ok(ProviderLookup::NotFound) => {
+                bump(&inner.metrics.resolve_errors);
+                tracing::error!(alert = %format!("{namespace}/{}", alert.name_any()), provider = %provider_id, "Alert refers to a Provider that does not exist");
+                return false;
+            }
+            Err(e) => {
+                bump(&inner.metrics.resolve_errors);
+                tracing::error!(alert = %format!("{namespace}/{}", alert.name_any()), error = %e, "cannot use the Alert's Provider");
+                return false;
+            }
+        };
+        let notifier = match Notifier::new(*settings) {
+            Ok(n) => n,
+            Err(e) => {
+                bump(&inner.metrics.resolve_errors);
+                tracing::error!(error = %e, "cannot use the Alert's Provider");
+                return false;
+            }
+        };
+        let pending = inner.pending.fetch_add(1, Ordering::SeqCst);
+        if pending >= inner.options.max_pending {
+            self.finish();
+            inner.metrics.provider(&provider_id, |m| m.dropped += 1);
+            tracing::error!(provider = %provider_id, object = %describe(event), pending, "notification dropped: too many deliveries pending");
+            return false;
+        }
+        bump(&inner.metrics.deliveries);
+        let semaphore = lock(&inner.semaphores)
+            .entry(provider_id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(inner.options.provider_concurrency.max(1))))
+            .clone();
+        let event = alert::enrich(event, alert);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            this.run_delivery(&provider_id, &notifier, &event).await;
+            this.finish();
+        });
+        true
+    }
+
+    async fn run_delivery(&self, provider_id: &str, notifier: &Notifier, event: &Event) {
+        let inner = &self.inner;
+        let policy = &inner.options.retry;
+        let mut retry = 0;
+        loop {
+            match notifier.send(event).await {
+                Ok(Sent::Delivered) => {
+                    inner.metrics.provider(provider_id, |m| m.succeeded += 1);
+                    return;
+                }
+                Ok(Sent::Skipped(why)) => {
+                    inner.metrics.provider(provider_id, |m| m.skipped += 1);
+                    tracing::debug!(provider = %provider_id, why, "nothing to send");
+                    return;
+                }
+                Err(e) if e.is_retryable() && retry < policy.max_retries => {
+                    let wait = policy.backoff(retry);
+                    retry += 1;
+                    inner.metrics.provider(provider_id, |m| m.retries += 1);
+                    tracing::warn!(provider = %provider_id, error = %e, retry, ?wait, "sending notification failed, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    inner.metrics.provider(provider_id, |m| m.failed += 1);
+                    tracing::error!(provider = %provider_id, object = %describe(event), error = %e, attempts = retry + 1, "failed to send notification");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if self.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.inner.idle.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy::default();
+        let waits: Vec<u64> = (0..6).map(|r| p.backoff(r).as_secs()).collect();
+        assert_eq!(waits, vec![2, 4, 8, 16, 30, 30]);
+    }
+}
