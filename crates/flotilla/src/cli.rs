@@ -4,12 +4,25 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod cluster;
+pub use cluster::*;
+
 /// GitOps continuous delivery for Kubernetes, compatible with Flux's APIs.
 #[derive(Debug, Parser)]
-#[command(name = "flotilla", version, about, propagate_version = true)]
+#[command(
+    name = "flotilla",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit status: 0 success; 1 failure (object not found, reconcile failed, API error); \
+                  2 bad usage; 3 no cluster (kubeconfig missing or wrong, server unreachable); \
+                  4 timed out waiting."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +33,72 @@ pub enum Command {
     #[command(after_help = "Examples:\n  flotilla kustomize deploy/overlays/dev\n  \
                             flotilla kustomize . -o out.yaml")]
     Kustomize(KustomizeArgs),
+    /// Show objects and their status, as `flux get` lays them out.
+    #[command(after_help = "Examples:\n  flotilla get kustomizations -A\n  \
+                            flotilla get ks --watch\n  \
+                            flotilla get sources git --status-selector ready=false\n  \
+                            flotilla get all -n flux-system -o yaml")]
+    Get(GetArgs),
+    /// Ask for a reconcile now and wait until it is done.
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
+                            flotilla reconcile kustomization apps --with-source\n  \
+                            flotilla reconcile image repository front-end\n  \
+                            flotilla reconcile image update flux-system"
+    )]
+    Reconcile(ReconcileArgs),
+    /// Stop reconciling an object (spec.suspend: true).
+    #[command(after_help = "Examples:\n  flotilla suspend kustomization apps\n  \
+                            flotilla suspend image update flux-system")]
+    Suspend(SuspendArgs),
+    /// Reconcile a suspended object again, and wait for that reconcile.
+    #[command(after_help = "Examples:\n  flotilla resume kustomization apps\n  \
+                            flotilla resume source git flux-system --no-wait")]
+    Resume(ResumeArgs),
+    /// Create or update objects; --export prints them as YAML instead.
+    #[command(
+        after_help = "Examples:\n  flotilla create source git podinfo --url=https://github.com/stefanprodan/podinfo --branch=master --export\n  \
+                            flotilla create kustomization podinfo --source=podinfo --path=./kustomize --prune"
+    )]
+    Create(Box<CreateArgs>),
+    /// Print live objects as clean YAML (no status or server fields), for backup.
+    #[command(after_help = "Examples:\n  flotilla export source git flux-system\n  \
+                            flotilla export kustomization --all > kustomizations.yaml")]
+    Export(ExportArgs),
+    /// Show what a Kustomization applied, as a tree.
+    #[command(after_help = "Examples:\n  flotilla tree kustomization flux-system")]
+    Tree(TreeArgs),
+    /// Show the events of Flux objects.
+    #[command(after_help = "Examples:\n  flotilla events\n  \
+                            flotilla events --for Kustomization/apps --watch")]
+    Events(EventsArgs),
+    /// Print the client and server versions.
+    #[command(after_help = "Examples:\n  flotilla version\n  flotilla version --client")]
+    Version(VersionArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  source <(flotilla completion bash)\n  \
+                            flotilla completion zsh > \"${fpath[1]}/_flotilla\"\n  \
+                            flotilla completion fish > ~/.config/fish/completions/flotilla.fish")]
+    Completion(CompletionArgs),
+    /// Install the CRDs and the controller in a cluster; --export prints the manifests.
+    #[command(
+        after_help = "Examples:\n  flotilla install --export > flotilla.yaml\n  \
+                            flotilla install --image=registry.example.com/flotilla:v0.1.0"
+    )]
+    Install(InstallArgs),
+    /// Check that the cluster can run Flotilla (--pre) and that it is installed and ready.
+    #[command(after_help = "Examples:\n  flotilla check --pre\n  flotilla check")]
+    Check(CheckArgs),
+    /// Remove the controller; keeps the CRDs, Flux objects and workloads unless told otherwise.
+    #[command(
+        after_help = "Examples:\n  flotilla uninstall\n  flotilla uninstall --crds --silent"
+    )]
+    Uninstall(UninstallArgs),
+    /// Rewrite Flux manifests from removed API versions to current ones, in place.
+    #[command(
+        after_help = "Examples:\n  flotilla migrate -f ./clusters --dry-run\n  flotilla migrate -f ."
+    )]
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

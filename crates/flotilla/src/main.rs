@@ -5,6 +5,7 @@
 
 mod cli;
 mod cmd;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -12,17 +13,35 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let global = cli.global;
     let result = match cli.command {
         cli::Command::Dev(dev) => match dev.command {
             cli::DevCommand::Cluster(args) => cmd::dev_cluster::run(args),
         },
         cli::Command::Kustomize(args) => cmd::kustomize::run(args),
+        cli::Command::Get(args) => cmd::get::run(global, args),
+        cli::Command::Reconcile(args) => cmd::reconcile::reconcile(global, args.target),
+        cli::Command::Suspend(args) => cmd::reconcile::suspend(global, args.target),
+        cli::Command::Resume(args) => cmd::reconcile::resume(global, args.target, args.no_wait),
+        cli::Command::Create(args) => cmd::create::run(global, *args),
+        cli::Command::Export(args) => cmd::export::run(global, args),
+        cli::Command::Tree(args) => cmd::tree::run(global, args),
+        cli::Command::Events(args) => cmd::events::run(global, args),
+        cli::Command::Version(args) => cmd::version::version(global, args),
+        cli::Command::Completion(args) => cmd::version::completion(args),
+        cli::Command::Install(args) => cmd::install::install(global, args),
+        cli::Command::Check(args) => cmd::install::check(global, args),
+        cli::Command::Uninstall(args) => cmd::install::uninstall(global, args),
+        cli::Command::Migrate(args) => cmd::migrate::run(global, args),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
-            ExitCode::FAILURE
+            match err.downcast_ref::<ui::Failure>() {
+                Some(f) => ExitCode::from(f.code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

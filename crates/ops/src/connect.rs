@@ -15,7 +15,8 @@ pub struct ClusterOptions {
     pub kubeconfig: Option<PathBuf>,
     /// `--context`; else the kubeconfig's current context.
     pub context: Option<String>,
-    /// `-n/--namespace`; else the context's namespace, else [`DEFAULT_NAMESPACE`].
+    /// `-n/--namespace`; else the context's namespace (unless it is `default`), else
+    /// [`DEFAULT_NAMESPACE`].
     pub namespace: Option<String>,
 }
 
@@ -129,7 +130,13 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
             contexts: list,
         });
     };
-    let context_namespace = named.context.as_ref().and_then(|c| c.namespace.clone());
+    // `default` is what kubeconfig writers put in every context (the dev cluster too): taking
+    // it would point every command away from flux-system, so it counts as unset, as in Flux.
+    let context_namespace = named
+        .context
+        .as_ref()
+        .and_then(|c| c.namespace.clone())
+        .filter(|ns| !ns.is_empty() && ns != "default");
     let options = KubeConfigOptions {
         context: Some(context.clone()),
         ..KubeConfigOptions::default()
@@ -281,6 +288,11 @@ contexts:
     cluster: a
     user: u
     namespace: apps
+- name: three
+  context:
+    cluster: a
+    user: u
+    namespace: default
 current-context: one
 users:
 - name: u
@@ -315,6 +327,11 @@ users:
         assert_eq!(c.context, "one");
         opts.context = Some("two".into());
         assert_eq!(block(connect(&opts)).expect("connect").namespace, "apps");
+        opts.context = Some("three".into());
+        assert_eq!(
+            block(connect(&opts)).expect("connect").namespace,
+            "flux-system"
+        );
         opts.namespace = Some("x".into());
         assert_eq!(block(connect(&opts)).expect("connect").namespace, "x");
     }

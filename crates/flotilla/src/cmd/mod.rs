@@ -1,4 +1,14 @@
 //! One module per verb: flags in, library call, output and exit code out.
 
+pub mod create;
+pub mod ctx;
 pub mod dev_cluster;
+pub mod events;
+pub mod export;
+pub mod get;
+pub mod install;
 pub mod kustomize;
+pub mod migrate;
+pub mod reconcile;
+pub mod tree;
+pub mod version;

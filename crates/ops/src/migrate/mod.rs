@@ -257,10 +257,22 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Vec<FileReport
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        let migrated = migrate_text(&src).map_err(|e| MigrateError::Parse {
-            path: file.clone(),
-            reason: e.to_string(),
-        })?;
+        let migrated = match migrate_text(&src) {
+            Ok(m) => m,
+            // Templates (Helm charts) are not YAML until rendered; they are only an error when
+            // they mention the toolkit APIs this would have rewritten.
+            Err(e) if !src.contains("toolkit.fluxcd.io/") => Migrated {
+                text: src,
+                changes: Vec::new(),
+                warnings: vec![format!("skipped: not valid YAML ({e})")],
+            },
+            Err(e) => {
+                return Err(MigrateError::Parse {
+                    path: file.clone(),
+                    reason: e.to_string(),
+                })
+            }
+        };
         if !migrated.changes.is_empty() || !migrated.warnings.is_empty() {
             reports.push(FileReport {
                 path: file,
