@@ -569,9 +569,32 @@ fn export_tree_version_and_install() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("\nkubernetes: v1."), "{}", stdout(&o));
 
+    let o = c.flotilla(&["install", "--no-wait"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("✔ CRDs established"), "{}", stderr(&o));
+    c.ok(
+        &[
+            "get",
+            "deployment",
+            "flotilla-controller",
+            "-n",
+            "flux-system",
+        ],
+        "",
+    );
+    // What --export prints is what install applied: a server-side apply of it changes nothing.
     let o = c.flotilla(&["install", "--export"]);
-    let manifests = stdout(&o);
-    c.ok(&["apply", "--server-side", "-f", "-"], &manifests);
+    c.ok(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=flotilla",
+            "--dry-run=server",
+            "-f",
+            "-",
+        ],
+        &stdout(&o),
+    );
     let o = c.flotilla(&["check", "--pre"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // No simulated node here: the Deployment never becomes ready and check says so.
@@ -600,6 +623,56 @@ fn export_tree_version_and_install() {
         &["get", "gitrepository", "podinfo", "-n", "flux-system"],
         "",
     );
+}
+
+#[test]
+fn events_about_flux_objects() {
+    let c = Cluster::start();
+    seed(&c);
+    c.ok(
+        &["create", "-f", "-"],
+        "apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: apps.1, namespace: flux-system}
+eventTime: 2024-01-01T00:00:00.000000Z
+reportingController: kustomize-controller
+reportingInstance: kustomize-controller-1
+action: Reconcile
+reason: ReconciliationSucceeded
+type: Normal
+note: 'Reconciliation finished in 1s, next run in 10m0s'
+regarding: {apiVersion: kustomize.toolkit.fluxcd.io/v1, kind: Kustomization, name: apps, namespace: flux-system}
+---
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: web.1, namespace: flux-system}
+eventTime: 2024-01-01T00:00:01.000000Z
+reportingController: kubelet
+reportingInstance: node-1
+action: Pull
+reason: Pulled
+type: Normal
+note: pulled
+regarding: {apiVersion: v1, kind: Pod, name: web, namespace: flux-system}
+",
+    );
+    let o = c.flotilla(&["events", "--for", "Kustomization/apps"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("LAST SEEN\tTYPE  \tREASON"), "{out}");
+    assert!(
+        lines[1].contains(
+            "\tNormal\tReconciliationSucceeded\tKustomization/apps\tReconciliation finished in 1s"
+        ),
+        "{out}"
+    );
+    // Without --for: Flux objects only, not the Pod.
+    let o = c.flotilla(&["events"]);
+    assert!(!stdout(&o).contains("Pod/web"), "{}", stdout(&o));
+    let o = c.flotilla(&["events", "--for", "apps"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
