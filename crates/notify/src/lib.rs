@@ -18,6 +18,17 @@
 //!
 //! Secrets (tokens, addresses carrying credentials, header values) never appear in `Debug`
 //! output, logs or error messages.
+//!
+//! Wiring into the controller:
+//! - one `Dispatcher::new(KubeResolver::new(client), DispatchOptions::default())`, cloned into
+//!   the event recorder; for each published event, `Event::new(regarding, severity, reason,
+//!   note, controller)` with the note's metadata keys as they are (`<group>/revision`, …), then
+//!   `dispatcher.submit(event).await` (errors are worth a log line; the dispatcher counts them);
+//! - `dispatcher.metrics().to_prometheus()` appended to `/metrics`;
+//! - `serve_receivers(receiver_addr, client, shutdown)` spawned next to the other servers;
+//! - a Receiver reconciler that sets `status.webhookPath` from [`receiver_webhook_path`] and
+//!   `Ready` ("Receiver initialised for path: …"), or `Ready=False` with the
+//!   [`ReceiverError`] text. The server also finds Receivers whose status has no path yet.
 
 mod crypto;
 pub mod dispatch;

@@ -405,3 +405,47 @@ async fn provider_timeout_is_honoured() {
     assert!(err.to_string().contains("timed out"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn https_endpoint_trusted_through_cert_secret_and_reached_through_a_tunnel() {
+    let (sink, ca_pem) = Sink::start_tls(|_| (200, "ok".into())).await;
+    let p = {
+        let mut p = provider(
+            "tls",
+            "generic",
+            Some(format!("https://127.0.0.1:{}/hook", sink.addr.port())),
+        );
+        p.spec.cert_secret_ref = Some(flotilla_api::refs::LocalObjectReference::new("ca"));
+        p
+    };
+    let e = event(Severity::Info, "ReconciliationSucceeded", "applied");
+    // Without the CA the server is not trusted, and the error says how to fix it.
+    let err = notifier(&p, &ProviderSecrets::default())
+        .send(&e)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("certSecretRef"), "{err}");
+    assert!(sink.requests().is_empty());
+    let with_ca = ProviderSecrets {
+        cert_secret: Some(secret_data(&[("ca.crt", &ca_pem)])),
+        ..Default::default()
+    };
+    assert_eq!(
+        notifier(&p, &with_ca).send(&e).await.unwrap(),
+        Sent::Delivered
+    );
+    assert_eq!(sink.requests()[0].target, "/hook");
+    // Through an HTTP proxy, https targets are tunnelled with CONNECT.
+    let (proxy, tunnels, _task) = connect_proxy().await;
+    let mut proxied = p.clone();
+    proxied.spec.proxy = Some(format!("http://{proxy}"));
+    assert_eq!(
+        notifier(&proxied, &with_ca).send(&e).await.unwrap(),
+        Sent::Delivered
+    );
+    assert_eq!(
+        tunnels.lock().unwrap().clone(),
+        vec![format!("CONNECT 127.0.0.1:{} HTTP/1.1", sink.addr.port())]
+    );
+    assert_eq!(sink.requests().len(), 2);
+}

@@ -62,6 +62,33 @@ impl Sink {
     pub async fn start(
         respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
     ) -> Sink {
+        Sink::start_with(None, respond).await
+    }
+
+    /// Serves HTTPS with a fresh self-signed certificate for 127.0.0.1; returns the sink and
+    /// the certificate (PEM) to trust.
+    pub async fn start_tls(
+        respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    ) -> (Sink, String) {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let cert_pem = ck.cert.pem();
+        let certs = vec![ck.cert.der().clone()];
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        (Sink::start_with(Some(acceptor), respond).await, cert_pem)
+    }
+
+    async fn start_with(
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    ) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -74,6 +101,7 @@ impl Sink {
                 };
                 let recorded = recorded.clone();
                 let respond = respond.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
                         let recorded = recorded.clone();
@@ -96,9 +124,22 @@ impl Sink {
                             Ok::<_, Infallible>(resp)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let builder = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        Some(acceptor) => {
+                            let Ok(stream) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        None => {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    }
                 });
             }
         });
@@ -134,6 +175,41 @@ impl Drop for Sink {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// An HTTP proxy that only tunnels (`CONNECT`), recording each tunnel's target.
+pub async fn connect_proxy() -> (
+    SocketAddr,
+    Arc<Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let seen = targets.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    head.push(client.read_u8().await.unwrap());
+                }
+                let head = String::from_utf8(head).unwrap();
+                let line = head.lines().next().unwrap().to_string();
+                seen.lock().unwrap().push(line.clone());
+                let target = line.split_whitespace().nth(1).unwrap().to_string();
+                let mut upstream = tokio::net::TcpStream::connect(target).await.unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (addr, targets, task)
 }
 
 /// A server that accepts connections and never answers (a provider that hangs).
