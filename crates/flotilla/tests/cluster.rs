@@ -626,6 +626,49 @@ fn export_tree_version_and_install() {
 }
 
 #[test]
+fn get_watch_prints_rows_as_objects_change() {
+    use std::io::BufRead;
+    let c = Cluster::start();
+    seed(&c);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(["get", "ks", "--watch"])
+        .env("KUBECONFIG", &c.kubeconfig)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+    assert!(next().starts_with("NAME\tREVISION"));
+    assert!(next().starts_with("apps\tmain@sha1:16cfcc0b\tFalse"));
+    c.set_status(
+        "kustomization",
+        "apps",
+        "flux-system",
+        &format!(
+            "{{\"conditions\": [{}]}}",
+            ready("False", "kustomize build failed")
+        ),
+    );
+    let changed = next();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        changed,
+        "apps\tmain@sha1:16cfcc0b\tFalse\tFalse\tkustomize build failed\t"
+    );
+}
+
+#[test]
 fn events_about_flux_objects() {
     let c = Cluster::start();
     seed(&c);
