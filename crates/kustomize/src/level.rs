@@ -99,6 +99,7 @@ fn looks_remote(path: &str) -> bool {
         || path.starts_with("https://")
         || path.starts_with("git@")
         || path.starts_with("ssh://")
+        || path.starts_with("file://")
         || path.starts_with("git::")
         || path.starts_with("github.com/")
         || path.starts_with("gitlab.com/")
@@ -335,17 +336,16 @@ fn accumulate_resource(
         acc.vars.extend(child.vars);
         return Ok(());
     }
+    if looks_remote(path) && ctx.opts.enable_remote {
+        return accumulate_remote(ctx, loader, path, acc);
+    }
     if looks_remote(path) {
         return Err(unsupported(
             loader,
             "resources",
             &format!(
                 "remote resource '{path}' cannot be fetched{}; vendor it into the repository",
-                if ctx.opts.enable_remote {
-                    " (remote fetching is not implemented yet)"
-                } else {
-                    " (remote resources are disabled)"
-                }
+                " (remote resources are disabled; --enable-remote fetches git URLs)"
             ),
         ));
     }
@@ -358,6 +358,37 @@ fn accumulate_resource(
             full.display()
         ),
     })
+}
+
+/// A remote base: fetched with git into a temporary directory that lives until the base's
+/// objects are in memory.
+fn accumulate_remote(
+    ctx: &mut Ctx<'_>,
+    loader: &Loader,
+    path: &str,
+    acc: &mut Acc,
+) -> Result<(), BuildError> {
+    let failed = |message: String| BuildError::Resource {
+        dir: dir_of(loader),
+        path: path.into(),
+        message,
+    };
+    let spec = crate::remote::RepoSpec::parse(path).map_err(|e| failed(e.to_string()))?;
+    let clone = crate::remote::fetch(&spec).map_err(|e| failed(e.to_string()))?;
+    let sub = loader.fetched(clone.path(), &spec.kust_root, path)?;
+    let sk = load_kustomization(ctx, &sub)?;
+    let child = accumulate(ctx, &sub, &sk, Acc::default())?;
+    acc.resmap
+        .append_all(child.resmap.list)
+        .map_err(rm(loader))?;
+    acc.config
+        .merge(&child.config)
+        .map_err(|source| BuildError::Config {
+            dir: dir_of(loader),
+            source,
+        })?;
+    acc.vars.extend(child.vars);
+    Ok(())
 }
 
 /// Reads the plugin configurations of a `generators:`/`transformers:` entry (a file, or inline YAML).

@@ -14,6 +14,7 @@ pub mod options;
 pub mod order;
 pub mod patch;
 pub mod read;
+pub mod remote;
 pub mod resmap;
 pub mod resource;
 mod scope;

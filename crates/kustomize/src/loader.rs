@@ -235,6 +235,35 @@ impl Loader {
     }
 }
 
+impl Loader {
+    /// A loader for a kustomization fetched from elsewhere (a remote base): rooted at `dir`
+    /// inside the fetched tree `fetched`, which fences every read; cycles are still checked
+    /// against this loader's ancestry.
+    pub fn fetched(&self, fetched: &Path, dir: &str, rel: &str) -> Result<Loader, LoadError> {
+        let top = fetched.canonicalize().map_err(|e| io_err(fetched, e))?;
+        let joined = top.join(dir);
+        let real = joined.canonicalize().map_err(|e| io_err(&joined, e))?;
+        if !real.starts_with(&top) {
+            return Err(LoadError::OutsideFence {
+                path: real.display().to_string(),
+                fence: top.display().to_string(),
+            });
+        }
+        if !real.is_dir() {
+            return Err(LoadError::NotDir(joined.display().to_string()));
+        }
+        let mut visited = self.visited.clone();
+        visited.push(self.root.clone());
+        Ok(Loader {
+            root: real,
+            restrictor: self.restrictor,
+            fence: Some(top),
+            visited,
+            rel: rel.to_string(),
+        })
+    }
+}
+
 /// Joins and cleans slash paths lexically (`a/../b` → `b`, leading `..` kept).
 pub fn clean_join(base: &str, rel: &str) -> String {
     let mut out: Vec<&str> = Vec::new();

@@ -1,0 +1,124 @@
+//! Remote bases (`enable_remote`) fetched with git from a local repository, compared with
+//! `kubectl kustomize` on the same URL (kubectl clones with git too).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use flotilla_kustomize::{build, BuildOptions};
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// A repository with `base/` at tag v1, then changed on the default branch.
+fn repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    write(
+        dir,
+        "base/kustomization.yaml",
+        "resources:\n- cm.yaml\nnamePrefix: remote-\n",
+    );
+    write(
+        dir,
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: v1\n",
+    );
+    write(dir, "kustomization.yaml", "resources:\n- base/cm.yaml\n");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "one"]);
+    git(dir, &["tag", "v1"]);
+    write(
+        dir,
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: main\n",
+    );
+    git(dir, &["commit", "-qam", "two"]);
+}
+
+fn kubectl(dir: &Path) -> Option<String> {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl is installed");
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap())
+}
+
+fn ours(dir: &Path, enable_remote: bool) -> Result<String, String> {
+    let opts = BuildOptions {
+        enable_remote,
+        ..BuildOptions::default()
+    };
+    build(dir, &opts)
+        .map(|o| flotilla_yaml::to_string_multi(&o.objects))
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn git_bases_match_kubectl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path().join("repo");
+    std::fs::create_dir(&r).unwrap();
+    repo(&r);
+    let url = format!("file://{}", r.display());
+    let cases = [
+        format!("{url}//base?ref=v1"),
+        format!("{url}//base"),
+        format!("{url}//base?version=v1&timeout=60"),
+        format!("git::{url}//base?ref=v1&submodules=false"),
+        format!("{url}?ref=v1"),
+        format!("{url}//nope?ref=v1"),
+        format!("{url}//base?ref=no-such-tag"),
+        format!("{url}//../base?ref=v1"),
+    ];
+    for (i, res) in cases.iter().enumerate() {
+        let top = tmp.path().join(format!("top{i}"));
+        write(
+            &top,
+            "kustomization.yaml",
+            &format!("resources:\n- {res}\ncommonLabels:\n  top: \"{i}\"\n"),
+        );
+        let want = kubectl(&top);
+        let got = ours(&top, true);
+        match (&want, &got) {
+            (Some(w), Ok(g)) => assert_eq!(g, w, "{res}"),
+            (None, Err(_)) => {}
+            _ => panic!("{res}: kubectl {want:?}, flotilla {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn remote_bases_are_refused_unless_enabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "kustomization.yaml",
+        "resources:\n- https://github.com/org/repo//base?ref=v1\n",
+    );
+    let err = ours(tmp.path(), false).unwrap_err();
+    assert!(err.contains("remote resources are disabled"), "{err}");
+    assert!(
+        err.contains("https://github.com/org/repo//base?ref=v1"),
+        "{err}"
+    );
+}
