@@ -86,6 +86,7 @@ fn kubectl(kubeconfig: &Path, file: &Path) -> (Duration, u64) {
             "--field-manager",
             "kustomize-controller",
             "--force-conflicts",
+            "--validate=false",
             "-f",
         ])
         .arg(file)
@@ -168,12 +169,10 @@ fn main() {
     });
 
     let file = dir.path().join("objects.yaml");
-    let docs: Vec<String> = objects("bench-kubectl", count)
-        .iter()
-        .map(|o| serde_json::to_string(o).unwrap())
-        .collect();
-    // JSON is YAML: one document per object.
-    std::fs::write(&file, docs.join("\n---\n")).unwrap();
+    // One JSON document: a v1 List of every object.
+    let list =
+        json!({"apiVersion": "v1", "kind": "List", "items": objects("bench-kubectl", count)});
+    std::fs::write(&file, serde_json::to_vec(&list).unwrap()).unwrap();
     let (first, rss1) = kubectl(&kubeconfig, &file);
     let (again, rss2) = kubectl(&kubeconfig, &file);
     println!(

@@ -145,12 +145,12 @@ impl Applier {
                 continue;
             }
             let first = &items[indexes[0]];
-            let listed = self
+            let mut listed = self
                 .list_all(&first.resolved, &first.meta.namespace)
                 .await
                 .map_err(|e| ApplyError::request(&first.subject(), "list", e))?;
             for i in indexes {
-                live[i] = listed.get(items[i].meta.name.as_str()).cloned();
+                live[i] = listed.remove(items[i].meta.name.as_str());
             }
         }
         let fetched: Vec<(usize, Option<Value>)> = futures::stream::iter(singles)

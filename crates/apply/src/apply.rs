@@ -168,17 +168,19 @@ impl Applier {
         opts: &ApplyOptions,
     ) -> Result<ChangeSet, ApplyError> {
         let live = self.fetch_live(items, opts.concurrency).await?;
-        let results: Vec<Result<DryRun, ApplyError>> =
-            futures::stream::iter(items.iter().zip(live))
-                .map(|(p, live)| self.plan(p, live, opts, true))
-                .buffered(opts.concurrency.max(1))
-                .collect()
-                .await;
+        // Only the decision is kept: live and dry-run objects are dropped as each plan is made.
+        let results: Vec<Result<Planned, ApplyError>> = futures::stream::iter(
+            items.iter().zip(live),
+        )
+        .map(|(p, live)| async move { self.plan(p, live, opts, true).await.map(|d| d.planned) })
+        .buffered(opts.concurrency.max(1))
+        .collect()
+        .await;
         let mut plans = Vec::with_capacity(items.len());
         let mut errors = Vec::new();
         for r in results {
             match r {
-                Ok(d) => plans.push(d.planned),
+                Ok(planned) => plans.push(planned),
                 Err(e) => errors.push(e),
             }
         }

@@ -79,9 +79,11 @@ fn map_matches(d: &Map<String, Value>, l: &Map<String, Value>, f: &Value) -> boo
 
 fn value_matches(d: &Value, l: &Value, f: &Value) -> bool {
     match d {
-        Value::Object(dm) if !dm.is_empty() => match l.as_object() {
-            Some(lm) => map_matches(dm, lm, f),
-            None => false,
+        Value::Object(dm) if !dm.is_empty() => match (l.as_object(), children(f)) {
+            // An atomic map (a label selector): owned and applied whole.
+            (Some(_), Some(c)) if c.is_empty() => d == l,
+            (Some(lm), Some(_)) => map_matches(dm, lm, f),
+            _ => false,
         },
         Value::Array(items) => match l.as_array() {
             Some(live) => list_matches(items, live, f),
