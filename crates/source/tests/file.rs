@@ -1,8 +1,6 @@
 //! file:// repositories: every ref kind, ignore rules, incremental fetches, artifacts, GC and safety checks.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 
 use flotilla_source::{
@@ -10,7 +8,7 @@ use flotilla_source::{
     ExtractOptions, FetchError, FetchOptions, FetchOutcome, GitRef, GitSource, Storage,
     StorageError,
 };
-use support::{git, tar_list, Repo};
+use flotilla_testkit::{git, tar_list, Repo};
 
 fn source(repo: &Repo, reference: GitRef) -> GitSource {
     GitSource {

@@ -1,15 +1,13 @@
 //! Smart HTTP through git's own http-backend with basic auth (CodeCommit-style) and bearer tokens.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use flotilla_source::{
     Credentials, FetchError, FetchOptions, FetchOutcome, GitRef, GitSource, GitUrl,
 };
-use support::{free_port, HttpAuth, HttpGitServer, Repo};
+use flotilla_testkit::{free_port, HttpAuth, HttpGitServer, Repo};
 
 const USER: &str = "codecommit-user-at-123456789012";
 const PASSWORD: &str = "s3cr3t+PASS/word=";

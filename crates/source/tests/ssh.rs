@@ -1,14 +1,12 @@
 //! SSH through a real OpenSSH server on loopback: key auth, known_hosts verification, refusals.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 
 use flotilla_source::{
     Credentials, FetchError, FetchOptions, FetchOutcome, GitRef, GitSource, GitUrl,
 };
-use support::{keygen, Repo, SshServer};
+use flotilla_testkit::{keygen, Repo, SshServer};
 
 fn secret(identity: &[u8], known_hosts: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
