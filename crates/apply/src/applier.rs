@@ -167,20 +167,35 @@ impl Applier {
         Ok(live)
     }
 
+    /// Every object of a resource in a namespace, read as raw JSON (no typed round trip:
+    /// this is the whole cost of a no-change re-apply).
     async fn list_all(
         &self,
         resolved: &Resolved,
         namespace: &str,
     ) -> Result<HashMap<String, Value>, kube::Error> {
-        let api = self.api(resolved, namespace);
+        let ns = resolved.namespaced.then_some(namespace);
+        let url = <DynamicObject as kube::Resource>::url_path(&resolved.resource, ns);
+        let request = kube::core::Request::new(url);
         let mut out = HashMap::new();
         let mut params = ListParams::default().limit(LIST_PAGE);
         loop {
-            let page = api.list(&params).await?;
-            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-            for item in page.items {
-                let name = item.metadata.name.clone().unwrap_or_default();
-                out.insert(name, to_value(item, resolved));
+            let req = request.list(&params).map_err(kube::Error::BuildRequest)?;
+            let mut page: Value = self.client.request(req).await?;
+            let next = page["metadata"]["continue"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(String::from);
+            if let Value::Array(items) = page["items"].take() {
+                for mut item in items {
+                    let name = object::name(&item).to_string();
+                    if let Some(m) = item.as_object_mut() {
+                        let r = &resolved.resource;
+                        m.insert("apiVersion".into(), Value::String(r.api_version.clone()));
+                        m.insert("kind".into(), Value::String(r.kind.clone()));
+                    }
+                    out.insert(name, item);
+                }
             }
             match next {
                 Some(token) => params = params.continue_token(&token),

@@ -432,3 +432,39 @@ async fn immutable_field_changes_need_force() {
     assert_ne!(uid(&before), uid(&after));
     assert_eq!(after["spec"]["selector"]["matchLabels"]["tier"], "front");
 }
+
+#[tokio::test]
+async fn large_groups_are_read_with_one_list() {
+    // Enough ConfigMaps in one namespace that live objects are read with a paged LIST.
+    let cluster = DevCluster::start();
+    let applier = Applier::new(cluster.client.clone());
+    let mut objects = vec![namespace("many")];
+    for i in 0..40 {
+        objects.push(config_map(
+            "many",
+            &format!("cm-{i:02}"),
+            json!({"i": i.to_string()}),
+        ));
+    }
+    let cs = applier.apply(objects.clone(), &opts()).await.unwrap();
+    assert_eq!(cs.count(Action::Created), 41);
+    let cms: Api<DynamicObject> = Api::namespaced_with(
+        cluster.client.clone(),
+        "many",
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+    );
+    cms.patch(
+        "cm-07",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"i": "x"}})),
+    )
+    .await
+    .unwrap();
+    let cs = applier.apply(objects, &opts()).await.unwrap();
+    assert_eq!(cs.to_string(), "ConfigMap/many/cm-07 configured");
+    assert_eq!(cs.count(Action::Unchanged), 40);
+    assert_eq!(
+        live_cm(&cluster.client, "many", "cm-07").await.unwrap()["data"]["i"],
+        "7"
+    );
+}
