@@ -154,6 +154,25 @@ fn main() {
         let cs = applier.apply(set.clone(), &opts).await.unwrap();
         let first = start.elapsed();
         assert_eq!(cs.count(Action::Created), count);
+        // The floor of a no-change re-apply: reading the live objects once.
+        let start = Instant::now();
+        let mut listed = 0;
+        for (group, version, kind, plural) in [
+            ("", "v1", "ConfigMap", "configmaps"),
+            ("", "v1", "Service", "services"),
+            ("apps", "v1", "Deployment", "deployments"),
+        ] {
+            let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+            let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+            let url =
+                <kube::api::DynamicObject as kube::Resource>::url_path(&ar, Some("bench-flotilla"));
+            let req = kube::core::Request::new(url)
+                .list(&kube::api::ListParams::default())
+                .unwrap();
+            let page: Value = applier.client().request(req).await.unwrap();
+            listed += page["items"].as_array().map_or(0, Vec::len);
+        }
+        let list_time = start.elapsed();
         let start = Instant::now();
         let cs = applier.apply(set, &opts).await.unwrap();
         let again = start.elapsed();
@@ -161,6 +180,10 @@ fn main() {
         println!("objects: {count}");
         println!("flotilla-apply first apply:    {:>8.2?}", first);
         println!("flotilla-apply no-change apply:{:>8.2?}", again);
+        println!(
+            "plain LIST of the {listed} live objects: {:>8.2?}",
+            list_time
+        );
         println!(
             "flotilla-apply peak RSS:       {:>6} MiB (process, {} MiB before the applies)",
             rss_peak_kib() / 1024,
