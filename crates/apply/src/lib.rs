@@ -15,6 +15,12 @@
 //! [`Applier::wait`] polls until objects are Current by the [`kstatus`] rules and
 //! [`Applier::wait_for_termination`] until they are gone (Kustomization `deletionPolicy`).
 //!
+//! A re-apply costs one paged LIST per large group of live objects and no request per
+//! object when the `kustomize-controller` Apply entry of `managedFields` already owns exactly
+//! the desired fields with the desired values (see `fastpath`); otherwise the dry run decides.
+//! Differences from Flux: `force` recreates only on errors that name an immutable field (Flux
+//! also recreates on any Invalid/Conflict); prune reports objects already gone as Skipped.
+//!
 //! Objects are `serde_json::Value`s; identities are `flotilla_api::ObjMetadata` (inventory
 //! ids). Kinds are resolved through discovery, cached per [`Applier`] and looked up again when
 //! unknown or after CRDs are applied.
