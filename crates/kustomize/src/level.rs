@@ -65,7 +65,11 @@ pub fn load_kustomization(ctx: &mut Ctx<'_>, loader: &Loader) -> Result<Kustomiz
         .ok_or_else(|| BuildError::NoKustomization(dir_of(loader)))?;
     let text = loader.read_string(file)?;
     let path = loader.root().join(file).display().to_string();
-    let mut v = flotilla_yaml::from_str(&text).map_err(|e| read::ReadError::Yaml {
+    let parse = flotilla_yaml::ParseOptions {
+        duplicate_keys_last_wins: true,
+        ..flotilla_yaml::ParseOptions::default()
+    };
+    let mut v = flotilla_yaml::from_str_with(&text, &parse).map_err(|e| read::ReadError::Yaml {
         file: path.clone(),
         message: e.to_string(),
     })?;

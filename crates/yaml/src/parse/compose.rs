@@ -574,7 +574,10 @@ impl<'a> Composer<'a> {
                     }
                     KeyKind::Collection => String::new(),
                 };
-                if let Some(first) = lines.get(&name) {
+                if let Some(first) = lines
+                    .get(&name)
+                    .filter(|_| !self.opts.duplicate_keys_last_wins)
+                {
                     return Err(Error::DuplicateKey {
                         at: loc(&kat),
                         key: name,

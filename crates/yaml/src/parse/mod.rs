@@ -33,6 +33,10 @@ pub struct ParseOptions {
     /// so read kustomization.yaml once with this for string fields and once without for typed
     /// ones.
     pub scalars_as_text: bool,
+    /// Let a repeated mapping key replace the earlier value instead of failing: go-yaml v2
+    /// decoding into a generic map (sigs.k8s.io/yaml, what kustomize reads
+    /// kustomization.yaml with) keeps the last, while kyaml refuses duplicates in resources.
+    pub duplicate_keys_last_wins: bool,
 }
 
 impl Default for ParseOptions {
@@ -43,6 +47,7 @@ impl Default for ParseOptions {
             kyaml_round_trip: true,
             yaml11: false,
             scalars_as_text: false,
+            duplicate_keys_last_wins: false,
         }
     }
 }
