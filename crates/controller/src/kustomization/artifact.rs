@@ -1,0 +1,152 @@
+//! Getting a source artifact onto local disk: straight from this controller's own storage when the URL points at it, else an HTTP download; then a digest-checked extraction.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+
+/// Why an artifact could not be had. Reported with reason ArtifactFailed.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// The URL is not `http://host[:port]/path`.
+    #[error("artifact URL '{0}' is not a plain http:// URL")]
+    Url(String),
+    /// Connecting or reading failed.
+    #[error("failed to download artifact from {url}: {message}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("failed to download artifact from {url}, status: {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The path in our own storage is invalid.
+    #[error("artifact path in storage is invalid: {0}")]
+    Storage(String),
+    /// Digest mismatch, path escapes, limits, I/O.
+    #[error("failed to extract artifact: {0}")]
+    Extract(#[from] flotilla_source::ExtractError),
+}
+
+/// Where an artifact's archive is read from.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    /// This process's storage and the base URL it serves it under (`http://host:port`).
+    pub own: Option<(flotilla_source::Storage, String)>,
+}
+
+impl Fetcher {
+    /// Extracts the artifact at `url` (digest `digest`) into `dest` (a new directory).
+    /// `tmp` holds a downloaded archive while it is extracted.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        digest: &str,
+        tmp: &Path,
+        dest: &Path,
+    ) -> Result<(), ArtifactError> {
+        let archive = match self.local(url)? {
+            Some(p) => p,
+            None => {
+                let p = tmp.join("artifact.tar.gz");
+                download(url, &p).await?;
+                p
+            }
+        };
+        let dest = dest.to_path_buf();
+        let opts = flotilla_source::ExtractOptions {
+            expected_digest: Some(digest.to_string()).filter(|d| !d.is_empty()),
+            ..Default::default()
+        };
+        tokio::task::spawn_blocking(move || flotilla_source::extract(&archive, &dest, &opts))
+            .await
+            .map_err(|e| ArtifactError::Download {
+                url: url.to_string(),
+                message: e.to_string(),
+            })??;
+        Ok(())
+    }
+
+    fn local(&self, url: &str) -> Result<Option<PathBuf>, ArtifactError> {
+        let Some((storage, base)) = &self.own else {
+            return Ok(None);
+        };
+        let base = base.trim_end_matches('/');
+        let Some(path) = url.strip_prefix(base).and_then(|p| p.strip_prefix('/')) else {
+            return Ok(None);
+        };
+        storage
+            .local_path(path)
+            .map(Some)
+            .map_err(|e| ArtifactError::Storage(e.to_string()))
+    }
+}
+
+/// Streams `url` into `to` with one HTTP/1.1 GET.
+async fn download(url: &str, to: &Path) -> Result<(), ArtifactError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| ArtifactError::Url(url.to_string()))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(ArtifactError::Url(url.to_string()));
+    }
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let fail = |message: String| ArtifactError::Download {
+        url: url.to_string(),
+        message,
+    };
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let driver = tokio::spawn(conn);
+    let req = http::Request::get(path)
+        .header(http::header::HOST, authority)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| fail(e.to_string()))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !resp.status().is_success() {
+        driver.abort();
+        return Err(ArtifactError::Status {
+            url: url.to_string(),
+            status: resp.status().as_u16(),
+        });
+    }
+    let mut file = tokio::fs::File::create(to)
+        .await
+        .map_err(|e| fail(format!("cannot write {}: {e}", to.display())))?;
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| fail(e.to_string()))?;
+        if let Some(data) = frame.data_ref() {
+            file.write_all(data)
+                .await
+                .map_err(|e| fail(format!("cannot write {}: {e}", to.display())))?;
+        }
+    }
+    file.flush().await.map_err(|e| fail(e.to_string()))?;
+    driver.abort();
+    Ok(())
+}
