@@ -78,11 +78,8 @@ impl Reconciler for GitRepositoryReconciler {
         self.reconcile_git(obj)
     }
 
-    fn finalize<'a>(
-        &'a self,
-        obj: &'a GitRepository,
-    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
-        async move { self.remove_artifacts(obj) }
+    async fn finalize<'a>(&'a self, obj: &'a GitRepository) -> Result<(), Failure> {
+        self.remove_artifacts(obj)
     }
 }
 

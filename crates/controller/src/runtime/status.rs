@@ -32,8 +32,8 @@ pub enum StatusError {
         name: String,
         /// `patch status`, `add finalizer`, `remove finalizer`.
         action: &'static str,
-        /// The client error.
-        source: kube::Error,
+        /// The client error (boxed: it is large and this path is rare).
+        source: Box<kube::Error>,
     },
 }
 
@@ -123,6 +123,6 @@ fn api_error<K: Object>(obj: &K, action: &'static str, source: kube::Error) -> S
         namespace: obj.namespace().unwrap_or_default(),
         name: obj.name_any(),
         action,
-        source,
+        source: Box::new(source),
     }
 }
