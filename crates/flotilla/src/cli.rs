@@ -99,6 +99,10 @@ pub enum Command {
         after_help = "Examples:\n  flotilla migrate -f ./clusters --dry-run\n  flotilla migrate -f ."
     )]
     Migrate(MigrateArgs),
+    /// Run every reconciler (sources, kustomizations) against the cluster until SIGINT/SIGTERM.
+    #[command(after_help = "Examples:\n  flotilla controller --storage-path /tmp/flotilla --storage-adv-addr 127.0.0.1:9090\n  \
+                            flotilla controller --leader-elect --log-format json")]
+    Controller(crate::cmd::controller::ControllerArgs),
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => cmd::install::check(global, args),
         cli::Command::Uninstall(args) => cmd::install::uninstall(global, args),
         cli::Command::Migrate(args) => cmd::migrate::run(global, args),
+        cli::Command::Controller(args) => cmd::controller::run(global, args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per verb: flags in, library call, output and exit code out.
 
+pub mod controller;
 pub mod create;
 pub mod ctx;
 pub mod dev_cluster;
