@@ -27,7 +27,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run Flotilla on this machine with nothing else installed.
+    /// Run Flotilla on this machine with nothing else installed: an embedded API server and
+    /// every controller in one process.
+    #[command(after_help = "Examples:\n  flotilla dev --data-dir /tmp/dev\n  \
+                            flotilla dev --bootstrap ./fleet --path clusters/dev\n  \
+                            flotilla dev cluster --data-dir /tmp/dev   # the API server alone")]
     Dev(DevArgs),
     /// Build a kustomization directory and print the result, as `kubectl kustomize` does.
     #[command(after_help = "Examples:\n  flotilla kustomize deploy/overlays/dev\n  \
@@ -100,15 +104,60 @@ pub enum Command {
     )]
     Migrate(MigrateArgs),
     /// Run every reconciler (sources, kustomizations) against the cluster until SIGINT/SIGTERM.
-    #[command(after_help = "Examples:\n  flotilla controller --storage-path /tmp/flotilla --storage-adv-addr 127.0.0.1:9090\n  \
-                            flotilla controller --leader-elect --log-format json")]
+    #[command(
+        after_help = "Examples:\n  flotilla controller --storage-path /tmp/flotilla --storage-adv-addr 127.0.0.1:9090\n  \
+                            flotilla controller --leader-elect --log-format json"
+    )]
     Controller(crate::cmd::controller::ControllerArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DevArgs {
     #[command(subcommand)]
-    pub command: DevCommand,
+    pub command: Option<DevCommand>,
+    #[command(flatten)]
+    pub run: DevRunArgs,
+}
+
+/// `flotilla dev` without a subcommand: the dev cluster plus every controller.
+#[derive(Debug, Args)]
+pub struct DevRunArgs {
+    #[command(flatten)]
+    pub cluster: DevClusterArgs,
+    /// Sync this local Git repository (its committed state) or Git URL, as `flux bootstrap`
+    /// would: GitRepository and Kustomization `flux-system` in namespace flux-system.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub bootstrap: Option<String>,
+    /// Directory in the repository the sync Kustomization applies, e.g. clusters/dev.
+    #[arg(
+        long,
+        default_value = "./",
+        value_name = "PATH",
+        requires = "bootstrap"
+    )]
+    pub path: String,
+    /// Branch to sync (default: the local repository's current branch, else main).
+    #[arg(long, value_name = "BRANCH", requires = "bootstrap")]
+    pub branch: Option<String>,
+    /// How often the GitRepository is fetched.
+    #[arg(long, default_value = "1m0s", value_name = "DURATION")]
+    pub interval: String,
+    /// Directory for artifacts (default: DATA_DIR/storage, else a temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub storage_path: Option<PathBuf>,
+    /// Address the artifact HTTP server listens on (port 0: a free one).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub storage_addr: String,
+    /// Address serving /metrics, /healthz and /readyz (not served unless given).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Reconciles running at once, per kind.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrent: u16,
+    /// Log level of the controllers: error, warn, info, debug, trace (or a tracing filter).
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    pub log_level: String,
 }
 
 #[derive(Debug, Subcommand)]

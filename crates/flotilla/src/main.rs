@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     let global = cli.global;
     let result = match cli.command {
         cli::Command::Dev(dev) => match dev.command {
-            cli::DevCommand::Cluster(args) => cmd::dev_cluster::run(args),
+            Some(cli::DevCommand::Cluster(args)) => cmd::dev_cluster::run(args),
+            None => cmd::dev::run(dev.run),
         },
         cli::Command::Kustomize(args) => cmd::kustomize::run(args),
         cli::Command::Get(args) => cmd::get::run(global, args),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use flotilla_devcluster::{Options, Server, SimulateOptions};
+use flotilla_devcluster::{Options, Server, ServerHandle, SimulateOptions};
 
 use crate::cli::DevClusterArgs;
 
@@ -22,28 +22,7 @@ pub fn run(args: DevClusterArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: DevClusterArgs) -> anyhow::Result<ExitCode> {
-    let options = Options {
-        data_dir: args.data_dir.clone(),
-        address: args.address.clone(),
-        port: args.port,
-        simulate: (!args.no_simulate).then(|| SimulateOptions {
-            delay: Duration::from_millis(args.simulate_delay_ms),
-        }),
-        ..Options::default()
-    };
-    let handle = Server::start(options)
-        .await
-        .context("starting the dev cluster")?;
-    // Without a data directory the kubeconfig goes to a per-port temp directory.
-    let kubeconfig: PathBuf = match &args.data_dir {
-        Some(dir) => dir.join("kubeconfig"),
-        None => std::env::temp_dir()
-            .join(format!("flotilla-dev-{}", handle.addr.port()))
-            .join("kubeconfig"),
-    };
-    handle
-        .write_kubeconfig(&kubeconfig)
-        .with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    let (handle, kubeconfig) = start(&args).await?;
     let storage = match &args.data_dir {
         Some(dir) => format!("objects kept in {}", dir.display()),
         None => "objects kept in memory only (use --data-dir to keep them)".to_string(),
@@ -64,7 +43,35 @@ async fn serve(args: DevClusterArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Starts the server as the flags say and writes its kubeconfig (into the data directory, or a
+/// per-port temp directory without one). Returns the handle and the kubeconfig path.
+pub async fn start(args: &DevClusterArgs) -> anyhow::Result<(ServerHandle, PathBuf)> {
+    let options = Options {
+        data_dir: args.data_dir.clone(),
+        address: args.address.clone(),
+        port: args.port,
+        simulate: (!args.no_simulate).then(|| SimulateOptions {
+            delay: Duration::from_millis(args.simulate_delay_ms),
+        }),
+        ..Options::default()
+    };
+    let handle = Server::start(options)
+        .await
+        .context("starting the dev cluster")?;
+    let kubeconfig: PathBuf = match &args.data_dir {
+        Some(dir) => dir.join("kubeconfig"),
+        None => std::env::temp_dir()
+            .join(format!("flotilla-dev-{}", handle.addr.port()))
+            .join("kubeconfig"),
+    };
+    handle
+        .write_kubeconfig(&kubeconfig)
+        .with_context(|| format!("writing the kubeconfig {}", kubeconfig.display()))?;
+    Ok((handle, kubeconfig))
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn wait_for_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

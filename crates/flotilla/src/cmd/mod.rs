@@ -3,6 +3,7 @@
 pub mod controller;
 pub mod create;
 pub mod ctx;
+pub mod dev;
 pub mod dev_cluster;
 pub mod events;
 pub mod export;
