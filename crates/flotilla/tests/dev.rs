@@ -1,6 +1,6 @@
 //! `flotilla dev --bootstrap`: the built binary runs the dev cluster and the controllers in one
 //! process and syncs a local Git repository; kubectl (a separate client) sees the result, and
-//! a new commit reaches the cluster after a reconcile request.
+//! a new commit reaches the cluster as soon as the source has fetched it.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -145,14 +145,16 @@ fn bootstraps_a_local_repository_and_follows_its_commits() {
     .unwrap();
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "change"]);
+    // Only the source is asked to reconcile: the sync Kustomization (interval 10m) follows its
+    // source's new revision at once, as Flux's kustomize-controller does.
     let reconcile = Command::new(BIN)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .args([
             "reconcile",
-            "kustomization",
+            "source",
+            "git",
             "flux-system",
-            "--with-source",
             "-n",
             "flux-system",
             "--timeout",

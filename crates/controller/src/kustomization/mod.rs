@@ -632,4 +632,16 @@ impl Reconciler for KustomizationReconciler {
             .as_ref()
             .and_then(|d| d.to_std().ok())
     }
+
+    fn git_source(&self, obj: &Kustomization) -> Option<(String, String)> {
+        let r = &obj.spec.source_ref;
+        (r.kind == "GitRepository").then(|| {
+            let own = obj.namespace().unwrap_or_default();
+            (r.namespace_or(&own).to_string(), r.name.clone())
+        })
+    }
+
+    fn watches_git_sources(&self) -> bool {
+        true
+    }
 }

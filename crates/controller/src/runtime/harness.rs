@@ -1,18 +1,21 @@
 //! The generic reconcile loop on kube-runtime: triggers, suspend, finalizer, conditions, status, events, metrics, scheduling.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flotilla_api::condition::{reasons, types, FINALIZER};
+use flotilla_api::GitRepository;
 use flotilla_api::{
     Condition, ConditionStatus, ConditionsExt, FluxObject, FluxStatus, HasConditions,
 };
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{reflector, watcher, Controller, PredicateConfig, WatchStreamExt};
 use kube::{Resource, ResourceExt};
 use tokio::sync::watch;
@@ -140,10 +143,22 @@ pub fn spawn<R: Reconciler>(
             }
         }
     };
+    let mut controller = Controller::for_stream(stream, reader.clone())
+        .with_config(kube::runtime::Config::default().concurrency(concurrent));
+    if ctx.reconciler.watches_git_sources() {
+        let sources: Api<GitRepository> = match &ctx.options.namespace {
+            Some(ns) => Api::namespaced(shared.client.clone(), ns),
+            None => Api::all(shared.client.clone()),
+        };
+        let ctx = ctx.clone();
+        let seen = std::sync::Mutex::new(HashMap::new());
+        controller = controller.watches(sources, watcher::Config::default(), move |repo| {
+            dependents_on_new_revision(&repo, &seen, &reader, &ctx.reconciler)
+        });
+    }
     async move {
         tracing::info!(kind, concurrent, "starting reconciler");
-        Controller::for_stream(stream, reader)
-            .with_config(kube::runtime::Config::default().concurrency(concurrent))
+        controller
             .graceful_shutdown_on(shutdown)
             .run(reconcile::<R>, error_policy::<R>, ctx)
             .for_each(|result| {
@@ -155,6 +170,41 @@ pub fn spawn<R: Reconciler>(
             .await;
         tracing::info!(kind, "reconciler stopped");
     }
+}
+
+/// The objects to reconcile because `repo` has a new artifact revision: those whose
+/// [`Reconciler::git_source`] names it. The first sighting of a source only records its
+/// revision (every object is reconciled at start anyway); a later change triggers.
+fn dependents_on_new_revision<R: Reconciler>(
+    repo: &GitRepository,
+    seen: &std::sync::Mutex<HashMap<(String, String), Option<String>>>,
+    store: &reflector::Store<R::Object>,
+    reconciler: &R,
+) -> Vec<ObjectRef<R::Object>> {
+    let key = (repo.namespace().unwrap_or_default(), repo.name_any());
+    let revision = repo
+        .status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| a.revision.clone());
+    let changed = {
+        let Ok(mut seen) = seen.lock() else {
+            return Vec::new();
+        };
+        match seen.insert(key.clone(), revision.clone()) {
+            Some(previous) => previous != revision && revision.is_some(),
+            None => false,
+        }
+    };
+    if !changed {
+        return Vec::new();
+    }
+    store
+        .state()
+        .iter()
+        .filter(|obj| reconciler.git_source(obj).as_ref() == Some(&key))
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
 }
 
 /// What makes a watch event worth a reconcile, as Flux's predicates: a new generation, a new

@@ -166,4 +166,17 @@ pub trait Reconciler: Send + Sync + 'static {
         let _ = obj;
         None
     }
+
+    /// The GitRepository (namespace, name) whose artifact `obj` consumes. When a kind names
+    /// one, the harness watches GitRepositories and reconciles `obj` as soon as that source's
+    /// artifact revision changes, as Flux's controllers do, instead of at `obj`'s own interval.
+    fn git_source(&self, obj: &Self::Object) -> Option<(String, String)> {
+        let _ = obj;
+        None
+    }
+
+    /// Whether [`Reconciler::git_source`] is implemented (the harness then watches sources).
+    fn watches_git_sources(&self) -> bool {
+        false
+    }
 }
