@@ -272,7 +272,7 @@ pub fn is_unreachable(err: &kube::Error) -> bool {
 mod tests {
     use super::*;
 
-    const TWO_CONTEXTS: &str = "apiVersion: v1
+    const CONTEXTS: &str = "apiVersion: v1
 kind: Config
 clusters:
 - name: a
@@ -317,7 +317,7 @@ users:
 
     #[test]
     fn namespace_comes_from_flag_then_context_then_flux_system() {
-        let (_d, path) = write(TWO_CONTEXTS);
+        let (_d, path) = write(CONTEXTS);
         let mut opts = ClusterOptions {
             kubeconfig: Some(path),
             ..ClusterOptions::default()
@@ -338,16 +338,16 @@ users:
 
     #[test]
     fn unknown_context_lists_the_known_ones() {
-        let (_d, path) = write(TWO_CONTEXTS);
+        let (_d, path) = write(CONTEXTS);
         let opts = ClusterOptions {
             kubeconfig: Some(path),
-            context: Some("three".into()),
+            context: Some("four".into()),
             ..ClusterOptions::default()
         };
         let err = block(connect(&opts)).expect_err("an error");
         assert!(matches!(err, ConnectError::UnknownContext { .. }));
         assert!(
-            err.to_string().contains("available contexts: one, two"),
+            err.to_string().contains("available contexts: one, two, three"),
             "{err}"
         );
     }
