@@ -347,7 +347,8 @@ users:
         let err = block(connect(&opts)).expect_err("an error");
         assert!(matches!(err, ConnectError::UnknownContext { .. }));
         assert!(
-            err.to_string().contains("available contexts: one, two, three"),
+            err.to_string()
+                .contains("available contexts: one, two, three"),
             "{err}"
         );
     }

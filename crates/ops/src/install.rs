@@ -17,7 +17,7 @@ pub struct InstallOptions {
     pub namespace: String,
     /// Container image running `flotilla controller`.
     pub image: String,
-    /// Log level passed to the controller (`RUST_LOG`).
+    /// Log level passed to the controller (`--log-level`).
     pub log_level: String,
     /// Whether the controller Service also exposes the webhook receiver port.
     pub receivers: bool,
@@ -130,12 +130,11 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, InstallError> {
                             "--storage-addr=:9090",
                             format!("--storage-adv-addr={NAME}.$(RUNTIME_NAMESPACE).svc.cluster.local."),
                             "--metrics-addr=:8080",
-                            "--receiver-addr=:9292",
                             "--leader-elect",
+                            format!("--log-level={}", opts.log_level),
                         ],
                         "env": [
                             {"name": "RUNTIME_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                            {"name": "RUST_LOG", "value": opts.log_level},
                         ],
                         "ports": [
                             {"containerPort": 9090, "name": "http", "protocol": "TCP"},

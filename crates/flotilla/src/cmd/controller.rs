@@ -142,3 +142,33 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received");
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// `flotilla install` writes a Deployment running this binary: every flag it passes must
+    /// be one `flotilla controller` accepts, or the installed pod would crash-loop.
+    #[test]
+    fn the_installed_deployment_passes_flags_the_controller_accepts() {
+        let manifests =
+            flotilla_ops::install::manifests(&flotilla_ops::install::InstallOptions::default())
+                .unwrap();
+        let deployment = manifests
+            .iter()
+            .find(|m| m["kind"] == "Deployment")
+            .expect("a Deployment");
+        let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .expect("container args")
+            .iter()
+            .map(|a| a.as_str().expect("string args").to_string())
+            .collect();
+        assert_eq!(args.first().map(String::as_str), Some("controller"));
+        let parsed =
+            crate::cli::Cli::try_parse_from(std::iter::once("flotilla".to_string()).chain(args));
+        if let Err(e) = parsed {
+            panic!("install's controller args are refused: {e}");
+        }
+    }
+}
