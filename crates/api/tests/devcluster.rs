@@ -6,85 +6,12 @@
 
 mod util;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-use flotilla_devcluster::{Options, Server, ServerHandle};
+use flotilla_devcluster::Options;
+use flotilla_testkit::DevCluster;
 use serde_json::Value;
 use util::*;
-
-struct Cluster {
-    handle: Option<ServerHandle>,
-    rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let options = Options {
-            simulate: None,
-            ..Options::default()
-        };
-        let handle = rt.block_on(Server::start(options)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        handle.write_kubeconfig(&kubeconfig).unwrap();
-        Cluster {
-            handle: Some(handle),
-            rt,
-            dir,
-            kubeconfig,
-        }
-    }
-
-    fn kubectl(&self, args: &[&str], input: &str) -> Output {
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl must be installed");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// kubectl that must succeed; returns stdout.
-    fn ok(&self, args: &[&str], input: &str) -> String {
-        let out = self.kubectl(args, input);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            self.rt.block_on(handle.shutdown());
-        }
-    }
-}
 
 fn fixture_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -100,20 +27,23 @@ const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flu
 
 #[test]
 fn dev_cluster_serves_the_crds() {
-    let cluster = Cluster::start();
-    cluster.ok(
+    let cluster = DevCluster::start_bare(Options {
+        simulate: None,
+        ..Options::default()
+    });
+    cluster.kubectl_ok(
         &["apply", "--server-side", "-f", "-"],
         &flotilla_api::crds_yaml().unwrap(),
     );
-    cluster.ok(&["apply", "-f", "-"], NAMESPACE);
+    cluster.kubectl_ok(&["apply", "-f", "-"], NAMESPACE);
 
     // Every sample: spec first, then status through the status subresource where the kind has one.
     for file in fixture_files() {
         let text = std::fs::read_to_string(&file).unwrap();
-        cluster.ok(&["apply", "--server-side", "-f", "-"], &text);
+        cluster.kubectl_ok(&["apply", "--server-side", "-f", "-"], &text);
         for doc in flotilla_yaml::from_str_multi(&text).unwrap() {
             if doc.get("status").is_some() {
-                cluster.ok(
+                cluster.kubectl_ok(
                     &["apply", "--server-side", "--subresource=status", "-f", "-"],
                     &serde_json::to_string(&doc).unwrap(),
                 );
@@ -137,7 +67,7 @@ fn dev_cluster_serves_the_crds() {
                     .next()
                     .unwrap()
             );
-            let stored: Value = serde_json::from_str(&cluster.ok(
+            let stored: Value = serde_json::from_str(&cluster.kubectl_ok(
                 &["get", &resource, name, "-n", "flux-system", "-o", "json"],
                 "",
             ))
@@ -155,7 +85,7 @@ fn dev_cluster_serves_the_crds() {
     }
 
     // Defaults Flux's CRDs apply, on the Kustomization that sets few fields.
-    let stored: Value = serde_json::from_str(&cluster.ok(
+    let stored: Value = serde_json::from_str(&cluster.kubectl_ok(
         &[
             "get",
             "kustomizations.kustomize.toolkit.fluxcd.io",
@@ -174,7 +104,7 @@ fn dev_cluster_serves_the_crds() {
     assert_eq!(typed.status.unwrap().observed_generation, Some(-1));
 
     // Printer columns: the Ready column shows the Ready condition.
-    let table = cluster.ok(&["get", "gitrepositories", "-n", "flux-system"], "");
+    let table = cluster.kubectl_ok(&["get", "gitrepositories", "-n", "flux-system"], "");
     assert!(table.contains("READY") && table.contains("True"), "{table}");
 
     // Objects Flux refuses are refused, naming the field.

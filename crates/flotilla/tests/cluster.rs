@@ -8,88 +8,32 @@
 //! `reconcile.fluxcd.io/requestedAt` to `status.lastHandledReconcileAt`).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use flotilla_devcluster::{Options, Server, ServerHandle};
+use flotilla_devcluster::Options;
+use flotilla_testkit::DevCluster;
 
-struct Cluster {
-    handle: Option<ServerHandle>,
-    rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
+/// The dev cluster with the CRDs and `flux-system`; no simulated node, so only the tests write
+/// status.
+struct Cluster(DevCluster);
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.rt.block_on(h.shutdown());
-        }
+impl std::ops::Deref for Cluster {
+    type Target = DevCluster;
+    fn deref(&self) -> &DevCluster {
+        &self.0
     }
 }
 
 impl Cluster {
     fn start() -> Cluster {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let options = Options {
-            port: 0,
+        Cluster(DevCluster::start_with(Options {
             simulate: None,
             ..Options::default()
-        };
-        let handle = rt.block_on(Server::start(options)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        handle.write_kubeconfig(&kubeconfig).unwrap();
-        let c = Cluster {
-            handle: Some(handle),
-            rt,
-            dir,
-            kubeconfig,
-        };
-        c.ok(
-            &["apply", "--server-side", "-f", "-"],
-            &flotilla_api::crds_yaml().unwrap(),
-        );
-        c.ok(&["wait", "--for=condition=Established", "crd", "--all"], "");
-        c.ok(&["create", "namespace", "flux-system"], "");
-        c
-    }
-
-    fn kubectl(&self, args: &[&str], input: &str) -> Output {
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl must be installed");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        }))
     }
 
     fn ok(&self, args: &[&str], input: &str) -> String {
-        let out = self.kubectl(args, input);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        self.0.kubectl_ok(args, input)
     }
 
     fn flotilla(&self, args: &[&str]) -> Output {

@@ -167,48 +167,13 @@ fn fleet_repo_moves_to_current_versions() {
 
     // The migrated GitRepository and Kustomization objects are accepted by the CRDs
     // (HelmRepository/HelmRelease have no CRD in Flotilla and are left out).
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let handle = rt
-        .block_on(flotilla_devcluster::Server::start(
-            flotilla_devcluster::Options {
-                port: 0,
-                simulate: None,
-                ..Default::default()
-            },
-        ))
-        .unwrap();
-    let kc = tmp.path().join("kubeconfig");
-    handle.write_kubeconfig(&kc).unwrap();
+    let cluster = flotilla_testkit::DevCluster::start_with(flotilla_devcluster::Options {
+        simulate: None,
+        ..Default::default()
+    });
     let kubectl = |args: &[&str], input: &str| {
-        use std::io::Write;
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kc)
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cluster.kubectl_ok(args, input);
     };
-    kubectl(
-        &["apply", "--server-side", "-f", "-"],
-        &flotilla_api::crds_yaml().unwrap(),
-    );
-    kubectl(&["wait", "--for=condition=Established", "crd", "--all"], "");
-    kubectl(&["create", "namespace", "flux-system"], "");
     kubectl(&["create", "namespace", "sock-shop"], "");
     assert!(toolkit_docs.matches("---\n").count() >= 3, "{toolkit_docs}");
     // The walkthrough leaves the microservices repository URL as a placeholder for sed.
@@ -217,7 +182,6 @@ fn fleet_repo_moves_to_current_versions() {
         "https://example.com/microservices-demo",
     );
     kubectl(&["apply", "--server-side", "-f", "-"], &toolkit_docs);
-    rt.block_on(handle.shutdown());
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The embedded dev cluster with the Flux CRDs installed, a `kube::Client` and a kubeconfig file.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use flotilla_devcluster::{Options, Server, ServerHandle};
@@ -35,6 +37,16 @@ impl DevCluster {
 
     /// As [`DevCluster::start`], with server options (the port is forced to 0: a free one).
     pub fn start_with(options: Options) -> DevCluster {
+        DevCluster::launch(options, true)
+    }
+
+    /// A server with nothing installed: no CRDs, no `flux-system` (for tests of the CRDs
+    /// themselves).
+    pub fn start_bare(options: Options) -> DevCluster {
+        DevCluster::launch(options, false)
+    }
+
+    fn launch(options: Options, flux: bool) -> DevCluster {
         // A thread of its own: `block_on` may not run inside the caller's runtime.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -54,7 +66,9 @@ impl DevCluster {
                     .expect("kubeconfig written");
                 let config = config_from(&kubeconfig).await;
                 let client = kube::Client::try_from(config.clone()).expect("a kube client");
-                install_crds(&client).await;
+                if flux {
+                    install_crds(&client).await;
+                }
                 (handle, config, client)
             });
             DevCluster {
@@ -88,6 +102,42 @@ impl DevCluster {
     /// A scratch directory living as long as the cluster.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Runs kubectl against this cluster (its own cache dir, `KUBECONFIG` ignored) with
+    /// `stdin` as input.
+    pub fn kubectl(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kubectl-cache"))
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl must be installed");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write kubectl's stdin");
+        child.wait_with_output().expect("kubectl runs")
+    }
+
+    /// [`DevCluster::kubectl`] that must succeed (the test fails with kubectl's stderr
+    /// otherwise); returns its stdout.
+    pub fn kubectl_ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kubectl(args, stdin);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
     }
 }
 
