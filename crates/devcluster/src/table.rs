@@ -122,14 +122,22 @@ fn ports(svc: &Value) -> String {
     }
 }
 
-/// The NAME cell every table starts with.
-fn name_cell(o: &Value) -> Value {
-    o["metadata"]["name"].clone()
-}
-
-/// The AGE cell every table ends with.
+/// The AGE cell of the built-in tables.
 fn age_cell(o: &Value) -> Value {
     json!(age(&s(&o["metadata"]["creationTimestamp"])))
+}
+
+/// An integer cell at a JSON pointer; absent counts as 0, as kubectl shows it.
+fn int(o: &Value, pointer: &str) -> Value {
+    json!(o.pointer(pointer).and_then(Value::as_i64).unwrap_or(0))
+}
+
+/// A string cell at a JSON pointer, or `default` when absent.
+fn text(o: &Value, pointer: &str, default: &str) -> Value {
+    json!(o
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or(default))
 }
 
 /// A `done/wanted` cell such as READY `1/3`; `wanted` defaults to 1 as the API does.
@@ -145,263 +153,232 @@ fn count(v: &Value) -> usize {
     v.as_object().map(|m| m.len()).unwrap_or(0)
 }
 
-/// Columns and per-object cells for a kind.
+/// The cells between NAME and AGE for one object.
 type Cells = fn(&Value) -> Vec<Value>;
 
-fn columns(res: &Resource, version: &str) -> (Vec<Value>, Cells) {
-    match (res.group.as_str(), res.kind.as_str()) {
-        ("", "Namespace") => (
-            vec![
-                col("Name", "string", 0),
-                col("Status", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| vec![name_cell(o), o["status"]["phase"].clone(), age_cell(o)],
-        ),
-        ("apps", "Deployment") => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    ratio_cell(o, "readyReplicas", "replicas"),
-                    json!(i(&o["status"]["updatedReplicas"])),
-                    json!(i(&o["status"]["availableReplicas"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("apps", "StatefulSet") => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    ratio_cell(o, "readyReplicas", "replicas"),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("apps", "ReplicaSet") => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
-                    json!(i(&o["status"]["replicas"])),
-                    json!(i(&o["status"]["readyReplicas"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("apps", "DaemonSet") => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    json!(i(&o["status"]["desiredNumberScheduled"])),
-                    json!(i(&o["status"]["currentNumberScheduled"])),
-                    json!(i(&o["status"]["numberReady"])),
-                    json!(i(&o["status"]["updatedNumberScheduled"])),
-                    json!(i(&o["status"]["numberAvailable"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("", "Pod") => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Status", "string", 0),
-                col("Restarts", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                let total = o["spec"]["containers"]
-                    .as_array()
-                    .map(Vec::len)
-                    .unwrap_or(0);
-                let ready = o["status"]["containerStatuses"]
-                    .as_array()
-                    .map(|a| a.iter().filter(|c| c["ready"] == json!(true)).count())
-                    .unwrap_or(0);
-                vec![
-                    name_cell(o),
-                    json!(format!("{ready}/{total}")),
-                    json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
-                    json!("0"),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("", "Service") => (
-            vec![
-                col("Name", "string", 0),
-                col("Type", "string", 0),
-                col("Cluster-IP", "string", 0),
-                col("External-IP", "string", 0),
-                col("Port(s)", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                let ext = o["status"]["loadBalancer"]["ingress"]
-                    .as_array()
-                    .and_then(|a| a.first())
-                    .map(|x| s(&x["ip"]))
-                    .unwrap_or_else(|| {
-                        if o["spec"]["type"] == json!("LoadBalancer") {
-                            "<pending>".into()
-                        } else {
-                            "<none>".into()
-                        }
-                    });
-                vec![
-                    name_cell(o),
-                    o["spec"]["type"].clone(),
-                    json!(o["spec"]["clusterIP"].as_str().unwrap_or("<none>")),
-                    json!(ext),
-                    json!(ports(o)),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("", "ConfigMap") => (
-            vec![
-                col("Name", "string", 0),
-                col("Data", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    json!(count(&o["data"]) + count(&o["binaryData"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("", "Secret") => (
-            vec![
-                col("Name", "string", 0),
-                col("Type", "string", 0),
-                col("Data", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    json!(o["type"].as_str().unwrap_or("Opaque")),
-                    json!(count(&o["data"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("batch", "Job") => (
-            vec![
-                col("Name", "string", 0),
-                col("Status", "string", 0),
-                col("Completions", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                let conds = o["status"]["conditions"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                let status = if conds
-                    .iter()
-                    .any(|c| c["type"] == "Complete" && c["status"] == "True")
-                {
-                    "Complete"
-                } else if conds
-                    .iter()
-                    .any(|c| c["type"] == "Failed" && c["status"] == "True")
-                {
-                    "Failed"
-                } else {
-                    "Running"
-                };
-                vec![
-                    name_cell(o),
-                    json!(status),
-                    ratio_cell(o, "succeeded", "completions"),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("", "PersistentVolumeClaim") => (
-            vec![
-                col("Name", "string", 0),
-                col("Status", "string", 0),
-                col("Volume", "string", 0),
-                col("Capacity", "string", 0),
-                col("Access Modes", "string", 0),
-                col("StorageClass", "string", 0),
-                col("Age", "string", 0),
-            ],
-            |o| {
-                vec![
-                    name_cell(o),
-                    json!(o["status"]["phase"].as_str().unwrap_or("Pending")),
-                    json!(s(&o["spec"]["volumeName"])),
-                    json!(s(&o["status"]["capacity"]["storage"])),
-                    json!(o["status"]["accessModes"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .map(s)
-                            .map(|m| match m.as_str() {
-                                "ReadWriteOnce" => "RWO".to_string(),
-                                "ReadOnlyMany" => "ROX".into(),
-                                "ReadWriteMany" => "RWX".into(),
-                                x => x.into(),
-                            })
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default()),
-                    json!(s(&o["spec"]["storageClassName"])),
-                    age_cell(o),
-                ]
-            },
-        ),
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => (
-            vec![col("Name", "string", 0), col("Created At", "date", 0)],
-            |o| vec![name_cell(o), o["metadata"]["creationTimestamp"].clone()],
-        ),
-        _ if res.crd.is_some()
-            && res
-                .printer_columns
-                .get(version)
-                .is_some_and(|c| !c.is_empty()) =>
-        {
-            (vec![col("Name", "string", 0)], |o| vec![name_cell(o)])
+/// A kind's table: NAME, the kind's own columns, then AGE unless `age` is off.
+struct Columns {
+    own: &'static [(&'static str, &'static str)],
+    cells: Cells,
+    age: bool,
+}
+
+impl Columns {
+    fn definitions(&self) -> Vec<Value> {
+        let mut defs = vec![col("Name", "string", 0)];
+        defs.extend(self.own.iter().map(|(name, ty)| col(name, ty, 0)));
+        if self.age {
+            defs.push(col("Age", "string", 0));
         }
-        _ => (
-            vec![col("Name", "string", 0), col("Age", "string", 0)],
-            |o| vec![name_cell(o), age_cell(o)],
-        ),
+        defs
     }
+
+    fn row(&self, o: &Value) -> Vec<Value> {
+        let mut row = vec![o["metadata"]["name"].clone()];
+        row.extend((self.cells)(o));
+        if self.age {
+            row.push(age_cell(o));
+        }
+        row
+    }
+}
+
+/// The columns kube-apiserver prints for a kind.
+fn columns(res: &Resource, version: &str) -> Columns {
+    let (own, cells, age): (&'static [(&'static str, &'static str)], Cells, bool) =
+        match (res.group.as_str(), res.kind.as_str()) {
+            ("", "Namespace") => (
+                &[("Status", "string")],
+                |o| vec![o["status"]["phase"].clone()],
+                true,
+            ),
+            ("apps", "Deployment") => (
+                &[
+                    ("Ready", "string"),
+                    ("Up-to-date", "integer"),
+                    ("Available", "integer"),
+                ],
+                |o| {
+                    vec![
+                        ratio_cell(o, "readyReplicas", "replicas"),
+                        int(o, "/status/updatedReplicas"),
+                        int(o, "/status/availableReplicas"),
+                    ]
+                },
+                true,
+            ),
+            ("apps", "StatefulSet") => (
+                &[("Ready", "string")],
+                |o| vec![ratio_cell(o, "readyReplicas", "replicas")],
+                true,
+            ),
+            ("apps", "ReplicaSet") => (
+                &[
+                    ("Desired", "integer"),
+                    ("Current", "integer"),
+                    ("Ready", "integer"),
+                ],
+                |o| {
+                    vec![
+                        json!(o["spec"]["replicas"].as_i64().unwrap_or(1)),
+                        int(o, "/status/replicas"),
+                        int(o, "/status/readyReplicas"),
+                    ]
+                },
+                true,
+            ),
+            ("apps", "DaemonSet") => (
+                &[
+                    ("Desired", "integer"),
+                    ("Current", "integer"),
+                    ("Ready", "integer"),
+                    ("Up-to-date", "integer"),
+                    ("Available", "integer"),
+                ],
+                |o| {
+                    [
+                        "desiredNumberScheduled",
+                        "currentNumberScheduled",
+                        "numberReady",
+                        "updatedNumberScheduled",
+                        "numberAvailable",
+                    ]
+                    .iter()
+                    .map(|f| json!(i(&o["status"][*f])))
+                    .collect()
+                },
+                true,
+            ),
+            ("", "Pod") => (
+                &[
+                    ("Ready", "string"),
+                    ("Status", "string"),
+                    ("Restarts", "string"),
+                ],
+                |o| {
+                    let total = o["spec"]["containers"]
+                        .as_array()
+                        .map(Vec::len)
+                        .unwrap_or(0);
+                    let ready = o["status"]["containerStatuses"]
+                        .as_array()
+                        .map(|a| a.iter().filter(|c| c["ready"] == json!(true)).count())
+                        .unwrap_or(0);
+                    vec![
+                        json!(format!("{ready}/{total}")),
+                        text(o, "/status/phase", "Pending"),
+                        json!("0"),
+                    ]
+                },
+                true,
+            ),
+            ("", "Service") => (
+                &[
+                    ("Type", "string"),
+                    ("Cluster-IP", "string"),
+                    ("External-IP", "string"),
+                    ("Port(s)", "string"),
+                ],
+                |o| {
+                    let ext = o["status"]["loadBalancer"]["ingress"]
+                        .as_array()
+                        .and_then(|a| a.first())
+                        .map(|x| s(&x["ip"]))
+                        .unwrap_or_else(|| {
+                            if o["spec"]["type"] == json!("LoadBalancer") {
+                                "<pending>".into()
+                            } else {
+                                "<none>".into()
+                            }
+                        });
+                    vec![
+                        o["spec"]["type"].clone(),
+                        text(o, "/spec/clusterIP", "<none>"),
+                        json!(ext),
+                        json!(ports(o)),
+                    ]
+                },
+                true,
+            ),
+            ("", "ConfigMap") => (
+                &[("Data", "integer")],
+                |o| vec![json!(count(&o["data"]) + count(&o["binaryData"]))],
+                true,
+            ),
+            ("", "Secret") => (
+                &[("Type", "string"), ("Data", "integer")],
+                |o| vec![text(o, "/type", "Opaque"), json!(count(&o["data"]))],
+                true,
+            ),
+            ("batch", "Job") => (
+                &[("Status", "string"), ("Completions", "string")],
+                |o| {
+                    let holds = |t: &str| {
+                        o["status"]["conditions"].as_array().is_some_and(|cs| {
+                            cs.iter().any(|c| c["type"] == t && c["status"] == "True")
+                        })
+                    };
+                    let status = if holds("Complete") {
+                        "Complete"
+                    } else if holds("Failed") {
+                        "Failed"
+                    } else {
+                        "Running"
+                    };
+                    vec![json!(status), ratio_cell(o, "succeeded", "completions")]
+                },
+                true,
+            ),
+            ("", "PersistentVolumeClaim") => (
+                &[
+                    ("Status", "string"),
+                    ("Volume", "string"),
+                    ("Capacity", "string"),
+                    ("Access Modes", "string"),
+                    ("StorageClass", "string"),
+                ],
+                |o| {
+                    let modes = o["status"]["accessModes"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|m| match s(m).as_str() {
+                                    "ReadWriteOnce" => "RWO".to_string(),
+                                    "ReadOnlyMany" => "ROX".into(),
+                                    "ReadWriteMany" => "RWX".into(),
+                                    x => x.into(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default();
+                    vec![
+                        text(o, "/status/phase", "Pending"),
+                        json!(s(&o["spec"]["volumeName"])),
+                        json!(s(&o["status"]["capacity"]["storage"])),
+                        json!(modes),
+                        json!(s(&o["spec"]["storageClassName"])),
+                    ]
+                },
+                true,
+            ),
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => (
+                &[("Created At", "date")],
+                |o| vec![o["metadata"]["creationTimestamp"].clone()],
+                false,
+            ),
+            // A custom resource with printer columns shows NAME and those columns only.
+            _ if res.crd.is_some()
+                && res
+                    .printer_columns
+                    .get(version)
+                    .is_some_and(|c| !c.is_empty()) =>
+            {
+                (&[], |_| Vec::new(), false)
+            }
+            _ => (&[], |_| Vec::new(), true),
+        };
+    Columns { own, cells, age }
 }
 
 /// A Table of `items` (already in the requested version).
@@ -413,7 +390,8 @@ pub(crate) fn table(
     cont: Option<&str>,
     req: &Req,
 ) -> Value {
-    let (mut defs, cells) = columns(res, version);
+    let columns = columns(res, version);
+    let mut defs = columns.definitions();
     let printer: Vec<Value> = res
         .printer_columns
         .get(version)
@@ -435,7 +413,7 @@ pub(crate) fn table(
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
-            let mut row = cells(o);
+            let mut row = columns.row(o);
             for pc in &printer {
                 let v = json_path(o, pc["jsonPath"].as_str().unwrap_or_default()).cloned();
                 row.push(v.unwrap_or(Value::Null));

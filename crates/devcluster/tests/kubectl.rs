@@ -759,3 +759,126 @@ fn client_side_then_server_side_apply_keeps_the_data() {
     assert_eq!(containers.len(), 2, "{web}");
     assert_eq!(web["spec"]["replicas"], 2, "{web}");
 }
+
+/// `kubectl get` prints the server's Table: kube-apiserver's column names for the built-in
+/// kinds, and cells computed from each object.
+#[test]
+fn get_tables_have_the_api_servers_columns() {
+    let c = Cluster::start_with(flotilla_devcluster::Options {
+        simulate: None,
+        ..flotilla_devcluster::Options::default()
+    });
+    c.ok_stdin(
+        &["apply", "-f", "-"],
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {a: "1", b: "2"}
+binaryData: {c: AA==}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token, namespace: default}
+type: kubernetes.io/basic-auth
+stringData: {username: u, password: p}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: ClusterIP
+  clusterIP: 10.96.0.20
+  ports: [{name: http, port: 80, protocol: TCP}, {name: dns, port: 53, protocol: UDP}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: default}
+spec:
+  accessModes: [ReadWriteOnce, ReadOnlyMany]
+  storageClassName: fast
+  resources: {requests: {storage: 1Gi}}
+"#,
+    );
+    let rows = |what: &str| -> Vec<Vec<String>> {
+        c.ok(&["get", what, "-n", "default"])
+            .lines()
+            .map(|l| {
+                // Columns are separated by runs of 3+ spaces; "ACCESS MODES" keeps its space.
+                l.split("   ")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .collect()
+    };
+    let cm = rows("configmap/settings");
+    assert_eq!(cm[0], ["NAME", "DATA", "AGE"]);
+    assert_eq!(cm[1][..2], ["settings", "3"]);
+    let secret = rows("secret/token");
+    assert_eq!(secret[0], ["NAME", "TYPE", "DATA", "AGE"]);
+    assert_eq!(secret[1][..3], ["token", "kubernetes.io/basic-auth", "2"]);
+    let svc = rows("service/web");
+    assert_eq!(
+        svc[0],
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    assert_eq!(
+        svc[1][..5],
+        [
+            "web",
+            "NodePort",
+            "10.96.0.20",
+            "<none>",
+            "80:30080/TCP,53/UDP"
+        ]
+    );
+    let deploy = rows("deployment/web");
+    assert_eq!(
+        deploy[0],
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    );
+    assert_eq!(deploy[1][..4], ["web", "0/3", "0", "0"]);
+    let pvc = rows("pvc/data");
+    assert_eq!(
+        pvc[0],
+        [
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "STORAGECLASS",
+            "AGE"
+        ]
+    );
+    assert_eq!(pvc[1][..2], ["data", "Pending"]);
+    let ns = c.ok(&["get", "namespace", "default"]);
+    assert!(
+        ns.starts_with("NAME ") && ns.contains("STATUS") && ns.contains("AGE"),
+        "{ns}"
+    );
+    let crd_less = c.ok(&["get", "crd"]);
+    assert!(
+        crd_less.is_empty() || crd_less.starts_with("NAME"),
+        "{crd_less}"
+    );
+}
