@@ -843,13 +843,7 @@ spec:
     );
     assert_eq!(
         svc[1][..5],
-        [
-            "web",
-            "NodePort",
-            "10.96.0.20",
-            "<none>",
-            "80:30080/TCP,53/UDP"
-        ]
+        ["web", "ClusterIP", "10.96.0.20", "<none>", "80/TCP,53/UDP"]
     );
     let deploy = rows("deployment/web");
     assert_eq!(
