@@ -221,34 +221,19 @@ pub async fn wait_handled(
     token: &str,
     opts: &WaitOptions,
 ) -> Result<Outcome, ReconcileError> {
-    let start = Instant::now();
-    let mut last = String::from("no status yet");
-    loop {
-        let obj = fetch(client, kind, namespace, name).await?;
-        let handled = str_at(&obj["status"], "lastHandledReconcileAt") == token;
-        if let Some(c) = conditions(&obj)
-            .iter()
-            .find(|c| str_at(c, "type") == "Ready")
-        {
-            last = format!("Ready={} {}", str_at(c, "status"), str_at(c, "message"));
-        }
-        if handled {
-            if let Some(result) = settled(kind, namespace, name, &obj) {
-                return result;
-            }
-        }
-        if start.elapsed() >= opts.timeout {
-            return Err(ReconcileError::Timeout {
-                kind,
-                name: name.to_string(),
-                namespace: namespace.to_string(),
-                what: "handle the reconcile request",
-                timeout: opts.timeout,
-                last,
-            });
-        }
-        tokio::time::sleep(opts.poll).await;
-    }
+    let target = Target {
+        kind,
+        namespace,
+        name,
+    };
+    poll_until(
+        client,
+        target,
+        opts,
+        "handle the reconcile request",
+        |obj| str_at(&obj["status"], "lastHandledReconcileAt") == token,
+    )
+    .await
 }
 
 /// Waits until the object's Ready condition is settled for its current generation (after a
@@ -260,27 +245,56 @@ pub async fn wait_ready(
     name: &str,
     opts: &WaitOptions,
 ) -> Result<Outcome, ReconcileError> {
+    let target = Target {
+        kind,
+        namespace,
+        name,
+    };
+    poll_until(client, target, opts, "become ready", |obj| {
+        obj["status"]["observedGeneration"].is_i64()
+    })
+    .await
+}
+
+/// The object a wait is about.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    kind: FluxKind,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+/// Reads the object every `opts.poll` until `seen` holds and its Ready condition is settled,
+/// or `opts.timeout` passes (the error then says what it was waiting to `what` and the last
+/// Ready condition seen).
+async fn poll_until(
+    client: &kube::Client,
+    t: Target<'_>,
+    opts: &WaitOptions,
+    what: &'static str,
+    seen: impl Fn(&Value) -> bool,
+) -> Result<Outcome, ReconcileError> {
     let start = Instant::now();
     let mut last = String::from("no status yet");
     loop {
-        let obj = fetch(client, kind, namespace, name).await?;
+        let obj = fetch(client, t.kind, t.namespace, t.name).await?;
         if let Some(c) = conditions(&obj)
             .iter()
             .find(|c| str_at(c, "type") == "Ready")
         {
             last = format!("Ready={} {}", str_at(c, "status"), str_at(c, "message"));
         }
-        if obj["status"]["observedGeneration"].is_i64() {
-            if let Some(result) = settled(kind, namespace, name, &obj) {
+        if seen(&obj) {
+            if let Some(result) = settled(t.kind, t.namespace, t.name, &obj) {
                 return result;
             }
         }
         if start.elapsed() >= opts.timeout {
             return Err(ReconcileError::Timeout {
-                kind,
-                name: name.to_string(),
-                namespace: namespace.to_string(),
-                what: "become ready",
+                kind: t.kind,
+                name: t.name.to_string(),
+                namespace: t.namespace.to_string(),
+                what,
                 timeout: opts.timeout,
                 last,
             });
