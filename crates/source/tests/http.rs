@@ -23,6 +23,16 @@ fn main_branch() -> GitRef {
     GitRef::Branch("main".into())
 }
 
+/// Fetches branch main of `url` with default options.
+fn fetch_main(url: String, credentials: Credentials) -> Result<FetchOutcome, FetchError> {
+    GitSource {
+        url,
+        reference: main_branch(),
+        credentials,
+    }
+    .fetch(&FetchOptions::default())
+}
+
 /// A repository served at `/<dirname>` and a server demanding `auth`.
 fn serve(auth: HttpAuth) -> (Repo, HttpGitServer, String) {
     let repo = Repo::new();
@@ -122,12 +132,7 @@ fn basic_auth_right_and_wrong_credentials() {
     assert_clean(&err, &[wrong_pw, PASSWORD]);
 
     // No credentials at all.
-    let anon = GitSource {
-        url: url.clone(),
-        reference: main_branch(),
-        credentials: Credentials::none(),
-    };
-    let err = anon.fetch(&FetchOptions::default()).unwrap_err();
+    let err = fetch_main(url.clone(), Credentials::none()).unwrap_err();
     assert!(
         matches!(err, FetchError::AuthenticationFailed { .. }),
         "{err}"
@@ -141,22 +146,16 @@ fn basic_auth_right_and_wrong_credentials() {
             PASSWORD.replace('/', "%2F").replace('+', "%2B")
         ),
     );
-    let inline = GitSource {
-        url: embedded,
-        reference: main_branch(),
-        credentials: Credentials::none(),
-    };
     assert!(matches!(
-        inline.fetch(&FetchOptions::default()).unwrap(),
+        fetch_main(embedded, Credentials::none()).unwrap(),
         FetchOutcome::Fetched(_)
     ));
     let leaked = "leaky-pass-123";
-    let inline_bad = GitSource {
-        url: url.replace("http://", &format!("http://{USER}:{leaked}@")),
-        reference: main_branch(),
-        credentials: Credentials::none(),
-    };
-    let err = inline_bad.fetch(&FetchOptions::default()).unwrap_err();
+    let err = fetch_main(
+        url.replace("http://", &format!("http://{USER}:{leaked}@")),
+        Credentials::none(),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, FetchError::AuthenticationFailed { .. }),
         "{err}"
@@ -224,13 +223,7 @@ fn bearer_token() {
         &parsed,
     )
     .unwrap();
-    let err = GitSource {
-        url,
-        reference: main_branch(),
-        credentials: wrong,
-    }
-    .fetch(&FetchOptions::default())
-    .unwrap_err();
+    let err = fetch_main(url, wrong).unwrap_err();
     assert!(
         matches!(err, FetchError::AuthenticationFailed { .. }),
         "{err}"
@@ -243,22 +236,16 @@ fn unreachable_and_missing() {
     let (_repo, _server, url) = serve(HttpAuth::None);
     // Nothing listens on a freshly freed port.
     let port = free_port();
-    let src = GitSource {
-        url: format!("http://127.0.0.1:{port}/repo.git"),
-        reference: main_branch(),
-        credentials: Credentials::none(),
-    };
-    let err = src.fetch(&FetchOptions::default()).unwrap_err();
+    let err = fetch_main(
+        format!("http://127.0.0.1:{port}/repo.git"),
+        Credentials::none(),
+    )
+    .unwrap_err();
     assert!(matches!(err, FetchError::Unreachable { .. }), "{err}");
     assert!(err.is_transient());
     assert_eq!(err.reason(), "GitOperationFailed");
 
-    let src = GitSource {
-        url: format!("{url}-absent"),
-        reference: main_branch(),
-        credentials: Credentials::none(),
-    };
-    let err = src.fetch(&FetchOptions::default()).unwrap_err();
+    let err = fetch_main(format!("{url}-absent"), Credentials::none()).unwrap_err();
     assert!(matches!(err, FetchError::NotFound { .. }), "{err}");
 
     let src = GitSource {
@@ -319,13 +306,7 @@ fn https_with_custom_ca() {
         &parsed,
     )
     .unwrap();
-    let err = GitSource {
-        url,
-        reference: main_branch(),
-        credentials: without_ca,
-    }
-    .fetch(&FetchOptions::default())
-    .unwrap_err();
+    let err = fetch_main(url, without_ca).unwrap_err();
     assert!(matches!(err, FetchError::Unreachable { .. }), "{err}");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
