@@ -7,6 +7,7 @@
 //! source reconciler and the HTTP server for its artifacts.
 
 pub mod gitrepository;
+pub mod image;
 pub mod kustomization;
 mod options;
 mod run;

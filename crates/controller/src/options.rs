@@ -14,11 +14,23 @@ pub enum Kind {
     GitRepository,
     /// `kustomize.toolkit.fluxcd.io/v1` Kustomization (kustomize-controller).
     Kustomization,
+    /// `image.toolkit.fluxcd.io/v1` ImageRepository (image-reflector-controller).
+    ImageRepository,
+    /// `image.toolkit.fluxcd.io/v1` ImagePolicy (image-reflector-controller).
+    ImagePolicy,
+    /// `image.toolkit.fluxcd.io/v1` ImageUpdateAutomation (image-automation-controller).
+    ImageUpdateAutomation,
 }
 
 impl Kind {
     /// Every kind this build reconciles.
-    pub const ALL: &'static [Kind] = &[Kind::GitRepository, Kind::Kustomization];
+    pub const ALL: &'static [Kind] = &[
+        Kind::GitRepository,
+        Kind::Kustomization,
+        Kind::ImageRepository,
+        Kind::ImagePolicy,
+        Kind::ImageUpdateAutomation,
+    ];
 }
 
 /// Settings of a controller process. `Default` suits a local run (`flotilla dev`).

@@ -176,6 +176,49 @@ pub async fn run(
         ));
     }
 
+    let image_kinds = [Kind::ImageRepository, Kind::ImagePolicy];
+    if image_kinds.iter().any(|k| opts.kinds.contains(k)) {
+        let store = flotilla_image::TagStore::new(crate::image::tag_store_dir(&opts.storage_path));
+        if opts.kinds.contains(&Kind::ImageRepository) {
+            let ecr = flotilla_image::EcrTokenCache::new(Default::default())
+                .map_err(|e| tracing::warn!(error = %e, "ECR logins unavailable"))
+                .ok();
+            let reconciler =
+                crate::image::ImageRepositoryReconciler::new(client.clone(), store.clone(), ecr);
+            loops.spawn(crate::runtime::spawn(
+                reconciler,
+                shared.clone(),
+                harness.clone(),
+                loops_rx.clone(),
+            ));
+        }
+        if opts.kinds.contains(&Kind::ImagePolicy) {
+            let reconciler = crate::image::ImagePolicyReconciler::new(client.clone(), store);
+            loops.spawn(crate::runtime::spawn_following::<
+                _,
+                flotilla_api::image::ImageRepository,
+            >(
+                reconciler,
+                shared.clone(),
+                harness.clone(),
+                loops_rx.clone(),
+            ));
+        }
+    }
+    if opts.kinds.contains(&Kind::ImageUpdateAutomation) {
+        let reconciler =
+            crate::image::ImageUpdateAutomationReconciler::new(client.clone(), identity.clone());
+        loops.spawn(crate::runtime::spawn_following::<
+            _,
+            flotilla_api::image::ImagePolicy,
+        >(
+            reconciler,
+            shared.clone(),
+            harness.clone(),
+            loops_rx.clone(),
+        ));
+    }
+
     let outcome = match elector.as_mut() {
         Some(elector) => {
             let (_never, mut never_rx) = watch::channel(false);

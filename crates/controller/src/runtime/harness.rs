@@ -25,7 +25,7 @@ use super::events::{EventNote, EventRecorder};
 use super::metrics::Metrics;
 use super::schedule::{backoff, jittered, FailureCounts, MAX_RETRY_DELAY, MIN_RETRY_DELAY};
 use super::status::{patch_status, set_finalizer, status_of, StatusError};
-use super::{Failure, Object, Reconciler};
+use super::{Failure, Object, Reconciler, Upstream};
 
 /// What every kind's loop shares: the client, the metrics, the replica identity.
 #[derive(Clone)]
@@ -94,6 +94,81 @@ pub fn spawn<R: Reconciler>(
     options: HarnessOptions,
     stop: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send {
+    spawn_with(reconciler, shared, options, stop, |controller, _, _, _| {
+        controller
+    })
+}
+
+/// As [`spawn`], and also watches the upstream kind `S`: when an `S` object's
+/// [`Upstream::upstream_revision`] changes, every object that [`Upstream::follows`] it is
+/// reconciled at once (ImagePolicies follow ImageRepository scans, automations follow policies).
+pub fn spawn_following<R, S>(
+    reconciler: R,
+    shared: Shared,
+    options: HarnessOptions,
+    stop: watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send
+where
+    R: Upstream<S>,
+    S: Object,
+{
+    spawn_with(
+        reconciler,
+        shared,
+        options,
+        stop,
+        |controller, ctx, reader, client| {
+            let upstream: Api<S> = match &ctx.options.namespace {
+                Some(ns) => Api::namespaced(client, ns),
+                None => Api::all(client),
+            };
+            let seen = std::sync::Mutex::new(HashMap::new());
+            controller.watches(upstream, watcher::Config::default(), move |src| {
+                let revision = ctx.reconciler.upstream_revision(&src);
+                if !revision_changed(&src, revision, &seen) {
+                    return Vec::new();
+                }
+                reader
+                    .state()
+                    .iter()
+                    .filter(|obj| ctx.reconciler.follows(obj, &src))
+                    .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+                    .collect()
+            })
+        },
+    )
+}
+
+/// Records `src`'s revision; true when a known object's revision moved to a new value (the
+/// first sighting only records: every object is reconciled at start anyway).
+fn revision_changed<S: Object>(
+    src: &S,
+    revision: Option<String>,
+    seen: &std::sync::Mutex<HashMap<(String, String), Option<String>>>,
+) -> bool {
+    let key = (src.namespace().unwrap_or_default(), src.name_any());
+    let Ok(mut seen) = seen.lock() else {
+        return false;
+    };
+    match seen.insert(key, revision.clone()) {
+        Some(previous) => previous != revision && revision.is_some(),
+        None => false,
+    }
+}
+
+fn spawn_with<R: Reconciler>(
+    reconciler: R,
+    shared: Shared,
+    options: HarnessOptions,
+    stop: watch::Receiver<bool>,
+    extend: impl FnOnce(
+            Controller<R::Object>,
+            Arc<Ctx<R>>,
+            reflector::Store<R::Object>,
+            kube::Client,
+        ) -> Controller<R::Object>
+        + 'static,
+) -> impl Future<Output = ()> + Send {
     let kind: &'static str = Box::leak(
         <R::Object as Resource>::kind(&())
             .into_owned()
@@ -151,11 +226,13 @@ pub fn spawn<R: Reconciler>(
             None => Api::all(shared.client.clone()),
         };
         let ctx = ctx.clone();
+        let reader = reader.clone();
         let seen = std::sync::Mutex::new(HashMap::new());
         controller = controller.watches(sources, watcher::Config::default(), move |repo| {
             dependents_on_new_revision(&repo, &seen, &reader, &ctx.reconciler)
         });
     }
+    controller = extend(controller, ctx.clone(), reader, shared.client.clone());
     async move {
         tracing::info!(kind, concurrent, "starting reconciler");
         controller
@@ -187,15 +264,7 @@ fn dependents_on_new_revision<R: Reconciler>(
         .as_ref()
         .and_then(|s| s.artifact.as_ref())
         .map(|a| a.revision.clone());
-    let changed = {
-        let Ok(mut seen) = seen.lock() else {
-            return Vec::new();
-        };
-        match seen.insert(key.clone(), revision.clone()) {
-            Some(previous) => previous != revision && revision.is_some(),
-            None => false,
-        }
-    };
+    let changed = revision_changed(repo, revision, seen);
     if !changed {
         return Vec::new();
     }

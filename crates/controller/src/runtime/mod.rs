@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use events::{EventNote, EventRecorder, EventType};
-pub use harness::{spawn, HarnessOptions, Shared};
+pub use harness::{spawn, spawn_following, HarnessOptions, Shared};
 pub use status::{patch_status, StatusError};
 
 /// What a successful reconcile reports: `Ready=True` with this reason and message.
@@ -179,4 +179,16 @@ pub trait Reconciler: Send + Sync + 'static {
     fn watches_git_sources(&self) -> bool {
         false
     }
+}
+
+/// An upstream kind `S` a reconciler follows (run with [`spawn_following`]): when an `S`
+/// object's revision changes, the objects that follow it are reconciled at once instead of at
+/// their own interval (ImagePolicy follows ImageRepository scans, ImageUpdateAutomation
+/// follows ImagePolicies).
+pub trait Upstream<S: Object>: Reconciler {
+    /// What about `src` counts as new (a scan time, a selected tag); `None`: nothing yet.
+    fn upstream_revision(&self, src: &S) -> Option<String>;
+
+    /// Whether `obj` consumes `src`.
+    fn follows(&self, obj: &Self::Object, src: &S) -> bool;
 }
