@@ -27,7 +27,10 @@ Object.assign(env, {
 });
 
 const started = Date.now();
-execFileSync(path.join(root, "node_modules", ".bin", "cdk"), ["synth", "--quiet", "--no-notices", "--no-version-reporting", "--output", out], {
+// The docs tell users to run their own controller image; the synth sets one to check it lands.
+const image = "123456789012.dkr.ecr.us-west-2.amazonaws.com/flotilla:test";
+const cdkArgs = ["synth", "--quiet", "--no-notices", "--no-version-reporting", "--output", out, "-c", `flotillaImage=${image}`];
+execFileSync(path.join(root, "node_modules", ".bin", "cdk"), cdkArgs, {
   cwd: root,
   env,
   stdio: ["ignore", "inherit", "inherit"],
@@ -98,6 +101,10 @@ for (const want of exported) {
     assert.ok(arn.includes(roleId) && arn.includes("Arn"), `ServiceAccount role annotation: ${arn}`);
     delete got.obj.metadata.annotations["eks.amazonaws.com/role-arn"];
     if (Object.keys(got.obj.metadata.annotations).length === 0) delete got.obj.metadata.annotations;
+  }
+  if (want.kind === "Deployment") {
+    assert.notEqual(want.spec.template.spec.containers[0].image, image);
+    want.spec.template.spec.containers[0].image = image;
   }
   // CDK labels what it applies so that it can prune objects later removed from a manifest.
   const labels = got.obj.metadata.labels ?? {};
