@@ -17,6 +17,7 @@ pub mod aws;
 mod http;
 mod policy;
 mod provider;
+pub mod push;
 mod reference;
 pub mod registry;
 mod setters;
