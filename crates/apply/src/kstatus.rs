@@ -188,6 +188,25 @@ fn status_int(obj: &Value, field: &str) -> i64 {
     int_at(obj, &["status", field]).unwrap_or(0)
 }
 
+/// kstatus' rollout checks in its order: the first count short of `want` keeps the object
+/// InProgress (`Ready: 1/3`).
+fn short_of(want: i64, counts: &[(&str, i64)]) -> Option<Status> {
+    counts
+        .iter()
+        .find(|(_, n)| *n < want)
+        .map(|(what, n)| Status::new(State::InProgress, format!("{what}: {n}/{want}")))
+}
+
+/// More replicas than the spec asks for: old ones still going away.
+fn pending_termination(replicas: i64, spec: i64) -> Option<Status> {
+    (replicas > spec).then(|| {
+        Status::new(
+            State::InProgress,
+            format!("Pending termination: {}", replicas - spec),
+        )
+    })
+}
+
 fn needs_observed_generation(obj: &Value) -> Option<Status> {
     if int_at(obj, &["status", "observedGeneration"]).is_none() {
         return Some(Status::new(
@@ -224,23 +243,11 @@ fn deployment(obj: &Value) -> Status {
     let updated = status_int(obj, "updatedReplicas");
     let ready = status_int(obj, "readyReplicas");
     let avail = status_int(obj, "availableReplicas");
-    if spec > replicas {
-        return Status::new(State::InProgress, format!("Replicas: {replicas}/{spec}"));
-    }
-    if spec > updated {
-        return Status::new(State::InProgress, format!("Updated: {updated}/{spec}"));
-    }
-    if replicas > spec {
-        return Status::new(
-            State::InProgress,
-            format!("Pending termination: {}", replicas - spec),
-        );
-    }
-    if spec > avail {
-        return Status::new(State::InProgress, format!("Available: {avail}/{spec}"));
-    }
-    if spec > ready {
-        return Status::new(State::InProgress, format!("Ready: {ready}/{spec}"));
+    let rollout = short_of(spec, &[("Replicas", replicas), ("Updated", updated)])
+        .or_else(|| pending_termination(replicas, spec))
+        .or_else(|| short_of(spec, &[("Available", avail), ("Ready", ready)]));
+    if let Some(s) = rollout {
+        return s;
     }
     if !progressing {
         return Status::new(State::InProgress, "ReplicaSet not Available");
@@ -268,17 +275,10 @@ fn stateful_set(obj: &Value) -> Status {
     let replicas = status_int(obj, "replicas");
     let ready = status_int(obj, "readyReplicas");
     let current = status_int(obj, "currentReplicas");
-    if spec > replicas {
-        return Status::new(State::InProgress, format!("Replicas: {replicas}/{spec}"));
-    }
-    if spec > ready {
-        return Status::new(State::InProgress, format!("Ready: {ready}/{spec}"));
-    }
-    if replicas > spec {
-        return Status::new(
-            State::InProgress,
-            format!("Pending termination: {}", replicas - spec),
-        );
+    let rollout = short_of(spec, &[("Replicas", replicas), ("Ready", ready)])
+        .or_else(|| pending_termination(replicas, spec));
+    if let Some(s) = rollout {
+        return s;
     }
     let partition = int_at(
         obj,
@@ -305,13 +305,12 @@ fn stateful_set(obj: &Value) -> Status {
             format!("waiting for statefulset rolling update to complete {current} pods at revision {update_rev}"),
         );
     }
-    if spec > current {
-        return Status::new(State::InProgress, format!("Current: {current}/{spec}"));
-    }
-    Status::new(
-        State::Current,
-        format!("All replicas scheduled as expected. Replicas: {replicas}"),
-    )
+    short_of(spec, &[("Current", current)]).unwrap_or_else(|| {
+        Status::new(
+            State::Current,
+            format!("All replicas scheduled as expected. Replicas: {replicas}"),
+        )
+    })
 }
 
 fn daemon_set(obj: &Value) -> Status {
@@ -326,25 +325,18 @@ fn daemon_set(obj: &Value) -> Status {
     if desired == 0 && obj["status"].get("desiredNumberScheduled").is_none() {
         return Status::new(State::InProgress, "Missing .status.desiredNumberScheduled");
     }
-    if desired > current {
-        return Status::new(State::InProgress, format!("Current: {current}/{desired}"));
-    }
-    if desired > updated {
-        return Status::new(State::InProgress, format!("Updated: {updated}/{desired}"));
-    }
-    if desired > available {
-        return Status::new(
-            State::InProgress,
-            format!("Available: {available}/{desired}"),
-        );
-    }
-    if desired > ready {
-        return Status::new(State::InProgress, format!("Ready: {ready}/{desired}"));
-    }
-    Status::new(
-        State::Current,
-        format!("All replicas scheduled as expected. Replicas: {desired}"),
-    )
+    let counts = [
+        ("Current", current),
+        ("Updated", updated),
+        ("Available", available),
+        ("Ready", ready),
+    ];
+    short_of(desired, &counts).unwrap_or_else(|| {
+        Status::new(
+            State::Current,
+            format!("All replicas scheduled as expected. Replicas: {desired}"),
+        )
+    })
 }
 
 fn replica_set(obj: &Value) -> Status {
@@ -362,25 +354,19 @@ fn replica_set(obj: &Value) -> Status {
     let available = status_int(obj, "availableReplicas");
     let ready = status_int(obj, "readyReplicas");
     let replicas = status_int(obj, "replicas");
-    if spec > labelled {
-        return Status::new(State::InProgress, format!("Labelled: {labelled}/{spec}"));
-    }
-    if spec > available {
-        return Status::new(State::InProgress, format!("Available: {available}/{spec}"));
-    }
-    if spec > ready {
-        return Status::new(State::InProgress, format!("Ready: {ready}/{spec}"));
-    }
-    if replicas > spec {
-        return Status::new(
-            State::InProgress,
-            format!("Pending termination: {}", replicas - spec),
-        );
-    }
-    Status::new(
-        State::Current,
-        format!("ReplicaSet is available. Replicas: {replicas}"),
-    )
+    let counts = [
+        ("Labelled", labelled),
+        ("Available", available),
+        ("Ready", ready),
+    ];
+    short_of(spec, &counts)
+        .or_else(|| pending_termination(replicas, spec))
+        .unwrap_or_else(|| {
+            Status::new(
+                State::Current,
+                format!("ReplicaSet is available. Replicas: {replicas}"),
+            )
+        })
 }
 
 fn job(obj: &Value) -> Status {
@@ -503,13 +489,8 @@ fn flux(obj: &Value) -> Status {
             format!("{} is waiting to be reconciled", kind(obj)),
         );
     }
-    match condition(obj, "Ready") {
-        Some(("True", reason, message)) => Status::new(State::Current, cond_text(reason, message)),
-        Some(("False", reason, message)) => Status::new(State::Failed, cond_text(reason, message)),
-        Some((_, reason, message)) => Status::new(State::InProgress, cond_text(reason, message)),
-        // Kinds Flux gives no status conditions (Alert, Provider) are current once observed.
-        None => Status::new(State::Current, "Resource is current"),
-    }
+    // Kinds Flux gives no status conditions (Alert, Provider) are current once observed.
+    ready_condition(obj)
 }
 
 /// Any other kind: a Ready condition decides; no Ready condition means Current.

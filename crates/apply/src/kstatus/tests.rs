@@ -67,26 +67,18 @@ fn stalled_and_reconciling_conditions() {
         json!({"apiVersion": "example.com/v1", "kind": "Widget",
         "metadata": {"name": "w", "generation": 1}, "status": {"observedGeneration": 1, "conditions": [c]}})
     };
-    assert_eq!(
-        compute(&o(cond("Reconciling", "True", "Progressing"))).state,
-        State::InProgress
-    );
-    assert_eq!(
-        compute(&o(cond("Stalled", "True", "Broken"))).state,
-        State::Failed
-    );
-    assert_eq!(
-        compute(&o(cond("Ready", "True", "Ok"))).state,
-        State::Current
-    );
-    assert_eq!(
-        compute(&o(cond("Ready", "False", "Bad"))).state,
-        State::Failed
-    );
-    assert_eq!(
-        compute(&o(cond("Ready", "Unknown", "Wait"))).state,
-        State::InProgress
-    );
+    for (c, want) in [
+        (
+            cond("Reconciling", "True", "Progressing"),
+            State::InProgress,
+        ),
+        (cond("Stalled", "True", "Broken"), State::Failed),
+        (cond("Ready", "True", "Ok"), State::Current),
+        (cond("Ready", "False", "Bad"), State::Failed),
+        (cond("Ready", "Unknown", "Wait"), State::InProgress),
+    ] {
+        assert_eq!(compute(&o(c.clone())).state, want, "{c}");
+    }
 }
 
 #[test]
@@ -216,4 +208,34 @@ fn stateful_and_daemon_sets() {
         "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "currentNumberScheduled": 3,
                    "updatedNumberScheduled": 3, "numberAvailable": 3, "numberReady": 2}});
     assert_eq!(compute(&ds).message, "Ready: 2/3");
+}
+
+#[test]
+fn replica_sets_and_scale_down() {
+    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1", "generation": 1},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 1, "replicas": 2, "fullyLabeledReplicas": 1,
+                   "availableReplicas": 2, "readyReplicas": 2}});
+    assert_eq!(compute(&rs).message, "Labelled: 1/2");
+    let mut shrinking = rs.clone();
+    shrinking["status"]["fullyLabeledReplicas"] = json!(2);
+    shrinking["status"]["replicas"] = json!(3);
+    assert_eq!(compute(&shrinking).message, "Pending termination: 1");
+    let mut done = shrinking.clone();
+    done["status"]["replicas"] = json!(2);
+    assert_eq!(
+        (compute(&done).state, compute(&done).message),
+        (
+            State::Current,
+            "ReplicaSet is available. Replicas: 2".to_string()
+        )
+    );
+
+    // A Deployment scaling down reports the surplus before availability.
+    let d = deployment(
+        1,
+        json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 0,
+               "availableReplicas": 0}),
+    );
+    assert_eq!(compute(&d).message, "Pending termination: 1");
 }
