@@ -19,8 +19,9 @@ function setting(key: string): string {
   return String(value);
 }
 
-// The CLI sets CDK_DEFAULT_ACCOUNT/REGION from the credentials it deploys with. Without an
-// account (e.g. `cdk synth` offline) the stacks are account-agnostic, so nothing is looked up.
+// The CLI sets CDK_DEFAULT_ACCOUNT/REGION from the credentials and profile it deploys with (the
+// region falls back to us-east-1). Without an account (e.g. `cdk synth` offline) the stacks are
+// account-agnostic, so nothing is looked up.
 const env: Environment = {
   account: app.node.tryGetContext("account") ?? process.env.CDK_DEFAULT_ACCOUNT,
   region: app.node.tryGetContext("region") ?? process.env.CDK_DEFAULT_REGION ?? "us-west-2",
