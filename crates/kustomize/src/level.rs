@@ -341,7 +341,24 @@ fn accumulate_resource(
         return Ok(());
     }
     if looks_remote(path) && ctx.opts.enable_remote {
-        return accumulate_remote(ctx, loader, path, acc);
+        // kustomize tries an http(s) URL as a file first; an error status ends there, an
+        // answer that is not resources (a repository's web page) falls through to git.
+        let mut file_err = None;
+        if crate::http::is_remote_file(path) {
+            match accumulate_http_file(loader, path, acc) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.0 => return Err(e.1),
+                Err(e) => file_err = Some(e.1),
+            }
+        }
+        return accumulate_remote(ctx, loader, path, acc).map_err(|git_err| match file_err {
+            Some(f) => BuildError::Resource {
+                dir: dir_of(loader),
+                path: path.into(),
+                message: format!("as a file: {f}; as a git base: {git_err}"),
+            },
+            None => git_err,
+        });
     }
     if looks_remote(path) {
         return Err(unsupported(
@@ -349,7 +366,7 @@ fn accumulate_resource(
             "resources",
             &format!(
                 "remote resource '{path}' cannot be fetched{}; vendor it into the repository",
-                " (remote resources are disabled; --enable-remote fetches git URLs)"
+                " (remote resources are disabled; --enable-remote fetches git and http(s) URLs)"
             ),
         ));
     }
@@ -362,6 +379,29 @@ fn accumulate_resource(
             full.display()
         ),
     })
+}
+
+/// A remote file: fetched over HTTP(S) and read as resources. The error says whether the
+/// build must stop there (an error status, as kustomize's `ErrHTTP`) or may try git.
+fn accumulate_http_file(
+    loader: &Loader,
+    url: &str,
+    acc: &mut Acc,
+) -> Result<(), (bool, BuildError)> {
+    let failed = |message: String| BuildError::Resource {
+        dir: dir_of(loader),
+        path: url.into(),
+        message,
+    };
+    let body = crate::http::get(url).map_err(|e| (e.is_status(), failed(e.to_string())))?;
+    let text = String::from_utf8(body)
+        .map_err(|_| (false, failed("the answer is not UTF-8 text".into())))?;
+    let mut rs = read::resources_from_text(&text, url).map_err(|e| (false, e.into()))?;
+    let origin = format!("path: {url}\n");
+    for r in rs.iter_mut() {
+        r.origin = Some(origin.clone());
+    }
+    acc.resmap.append_all(rs).map_err(|e| (true, rm(loader)(e)))
 }
 
 /// A remote base: fetched with git into a temporary directory that lives until the base's

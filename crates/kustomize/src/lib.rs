@@ -6,6 +6,7 @@ pub mod fieldspec;
 pub mod flux;
 pub mod generators;
 pub mod hash;
+pub mod http;
 pub mod kustomization;
 mod level;
 pub mod loader;

@@ -122,3 +122,108 @@ fn remote_bases_are_refused_unless_enabled() {
         "{err}"
     );
 }
+
+/// A loopback HTTP server (Python's http.server) serving `dir`; stopped on drop.
+struct HttpServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl HttpServer {
+    fn start(dir: &Path) -> HttpServer {
+        // Bind port 0 and print the port so parallel tests never collide.
+        let script = "import http.server,functools,sys\n\
+            class Quiet(http.server.SimpleHTTPRequestHandler):\n    def log_message(self,*a): pass\n\
+            h=functools.partial(Quiet,directory=sys.argv[1])\n\
+            s=http.server.ThreadingHTTPServer(('127.0.0.1',0),h)\n\
+            print(s.server_address[1],flush=True)\n\
+            s.serve_forever()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is installed");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = line.trim().parse().unwrap();
+        HttpServer { child, port }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn http_files_match_kubectl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = tmp.path().join("srv");
+    write(
+        &srv,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: \"1\"\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      \
+         containers:\n      - name: c\n        image: nginx\n        envFrom:\n        - configMapRef:\n            name: web\n",
+    );
+    write(
+        &srv,
+        "a/b/svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n",
+    );
+    write(&srv, "empty.yaml", "");
+    write(&srv, "bad.yaml", "a: [\n");
+    write(&srv, "list.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: x\n");
+    let server = HttpServer::start(&srv);
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let cases = [
+        format!("{base}/cm.yaml"),
+        format!("{base}/a/b/svc.yaml"),
+        format!("{base}/a/b/svc.yaml?x=1"),
+        format!("{base}/empty.yaml"),
+        format!("{base}/list.yaml"),
+        format!("{base}/missing.yaml"),
+        format!("{base}/bad.yaml"),
+        format!("{base}/a"),
+        "http://127.0.0.1:1/nothing-listens.yaml".to_string(),
+    ];
+    for (i, res) in cases.iter().enumerate() {
+        let top = tmp.path().join(format!("top{i}"));
+        write(
+            &top,
+            "kustomization.yaml",
+            &format!(
+                "resources:\n- {res}\nnamePrefix: p-\nconfigMapGenerator:\n- name: g\n  literals: [k=v]\n"
+            ),
+        );
+        let want = kubectl(&top);
+        let got = ours(&top, true);
+        match (&want, &got) {
+            (Some(w), Ok(g)) => assert_eq!(g, w, "{res}"),
+            (None, Err(_)) => {}
+            _ => panic!("{res}: kubectl {want:?}, flotilla {got:?}"),
+        }
+    }
+    // The same URL twice is a duplicate object id, as in kubectl.
+    let top = tmp.path().join("twice");
+    write(
+        &top,
+        "kustomization.yaml",
+        &format!("resources:\n- {base}/cm.yaml\n- {base}/cm.yaml\n"),
+    );
+    assert!(kubectl(&top).is_none());
+    assert!(ours(&top, true).is_err());
+    // Disabled by default, naming the URL.
+    let err = ours(&tmp.path().join("top0"), false).unwrap_err();
+    assert!(
+        err.contains(&cases[0]) && err.contains("--enable-remote"),
+        "{err}"
+    );
+}
