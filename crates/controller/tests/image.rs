@@ -76,27 +76,36 @@ impl GitRemote {
     }
 }
 
-fn dockerconfig(host: &str, user: &str, password: &str) -> String {
-    format!(
-        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-        b64(format!("{user}:{password}").as_bytes())
-    )
+/// Creates or replaces the dockerconfigjson secret `regcred` for `reg` with `password`.
+async fn put_regcred(client: &kube::Client, reg: &Registry, password: &str) {
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+        reg.host(),
+        b64(format!("{}:{password}", reg.user).as_bytes())
+    );
+    put_secret(client, "regcred", &[(".dockerconfigjson", json.as_bytes())]).await;
 }
 
 fn ready(obj: &Value) -> Option<Value> {
     condition(obj, "Ready")
 }
 
-async fn json_of<
-    K: kube::Resource + serde::Serialize + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
->(
-    api: &Api<K>,
-    name: &str,
-) -> Value
+/// Ready's status is `status`.
+fn ready_is(obj: &Value, status: &str) -> bool {
+    ready(obj).is_some_and(|r| r["status"] == status)
+}
+
+/// Polls the object `name` until `ok` holds for it (as JSON); returns it.
+async fn until<K>(api: &Api<K>, name: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value
 where
+    K: kube::Resource + serde::Serialize + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+    eventually(Duration::from_secs(30), what, || async {
+        let o = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+        ok(&o).then_some(o)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,15 +135,7 @@ async fn build_10_after_9_gives_one_commit_on_the_marked_line_and_rolls_out() {
         &[("username", b"git"), ("password", b"s3cret-git")],
     )
     .await;
-    put_secret(
-        &client,
-        "regcred",
-        &[(
-            ".dockerconfigjson",
-            dockerconfig(&reg.host(), &reg.user, &reg.password).as_bytes(),
-        )],
-    )
-    .await;
+    put_regcred(&client, &reg, &reg.password).await;
     let url = remote.server.url("microservices.git");
     cluster.kubectl_ok(
         &["apply", "-f", "-"],
@@ -188,65 +189,54 @@ spec:
     let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), NS);
     let autos: Api<ImageUpdateAutomation> = Api::namespaced(client.clone(), NS);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    let image_of = |d: Deployment| {
-        d.spec
-            .template
-            .spec
-            .and_then(|s| s.containers.first().and_then(|c| c.image.clone()))
-    };
 
     // The scan: `latest.sig` excluded by the default exclusion list.
-    let scanned = eventually(
-        Duration::from_secs(20),
-        "ImageRepository scanned",
-        || async {
-            let o = json_of(&repos, "front-end").await;
-            (ready(&o)?["status"] == "True").then_some(o)
-        },
-    )
+    let scanned = until(&repos, "front-end", "ImageRepository scanned", |o| {
+        ready_is(o, "True")
+    })
     .await;
     assert_eq!(
         scanned["status"]["lastScanResult"]["tagCount"], 1,
         "{scanned}"
     );
     assert_eq!(scanned["status"]["canonicalImageName"], image.as_str());
-    eventually(Duration::from_secs(20), "policy at build 9", || async {
-        let o = json_of(&policies, "front-end").await;
-        (o["status"]["latestRef"]["tag"] == tag(9).as_str()).then_some(())
+    until(&policies, "front-end", "policy at build 9", |o| {
+        o["status"]["latestRef"]["tag"] == tag(9).as_str()
     })
     .await;
     // Nothing to change yet: the automation runs and pushes nothing.
-    eventually(Duration::from_secs(20), "automation ran", || async {
-        let o = json_of(&autos, "microservices").await;
-        (ready(&o)?["status"] == "True").then_some(())
+    until(&autos, "microservices", "automation ran", |o| {
+        ready_is(o, "True")
     })
     .await;
-    eventually(Duration::from_secs(30), "Deployment at build 9", || async {
-        let d = deployments.get_opt("front-end").await.ok()??;
-        (image_of(d)? == format!("{image}:{}", tag(9))).then_some(())
+    let at_build = |b: u32| {
+        let want = format!("{image}:{}", tag(b));
+        move |d: &Value| d["spec"]["template"]["spec"]["containers"][0]["image"] == want.as_str()
+    };
+    eventually(Duration::from_secs(30), "Deployment exists", || async {
+        deployments.get_opt("front-end").await.ok()?
     })
+    .await;
+    until(
+        &deployments,
+        "front-end",
+        "Deployment at build 9",
+        at_build(9),
+    )
     .await;
     assert_eq!(remote.git(&["rev-parse", "main"]).trim(), seed);
 
     // CI pushes build 10.
     reg.push("sock-shop/front-end", &tag(10), Some(&push_auth));
-    let pushed = eventually(Duration::from_secs(20), "automation pushed", || async {
-        let o = json_of(&autos, "microservices").await;
-        o["status"]["lastPushCommit"].as_str().map(str::to_string)
+    let auto = until(&autos, "microservices", "automation pushed", |o| {
+        o["status"]["lastPushCommit"].is_string()
     })
     .await;
+    let pushed = auto["status"]["lastPushCommit"].as_str().unwrap();
     assert_eq!(remote.git(&["rev-parse", "main"]).trim(), pushed);
     let log = remote.git(&["rev-list", &format!("{seed}..main")]);
     assert_eq!(log.lines().count(), 1, "exactly one commit: {log}");
-    let diff = remote.git(&["diff", "--unified=0", &seed, "main"]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = support::changed_lines(&remote.bare(), &seed, "main");
     assert_eq!(
         changed,
         vec![
@@ -259,7 +249,7 @@ spec:
                 tag(10)
             ),
         ],
-        "{diff}"
+        "{changed:?}"
     );
     let message = remote.git(&["log", "-1", "--format=%an <%ae>%n%B", "main"]);
     assert!(
@@ -272,21 +262,19 @@ spec:
     );
 
     // The source fetches the commit and the Kustomization applies it.
-    eventually(
-        Duration::from_secs(30),
+    until(
+        &deployments,
+        "front-end",
         "Deployment at build 10",
-        || async {
-            let d = deployments.get_opt("front-end").await.ok()??;
-            (image_of(d)? == format!("{image}:{}", tag(10))).then_some(())
-        },
+        at_build(10),
     )
     .await;
-    let policy = json_of(&policies, "front-end").await;
+    let policy = until(&policies, "front-end", "policy", |_| true).await;
     assert_eq!(
         policy["status"]["observedPreviousRef"]["tag"],
         tag(9).as_str()
     );
-    let auto = json_of(&autos, "microservices").await;
+    let auto = until(&autos, "microservices", "automation", |_| true).await;
     assert_eq!(
         auto["status"]["observedPolicies"]["flux-system:front-end"]["tag"],
         tag(10).as_str(),
@@ -313,15 +301,7 @@ async fn invalid_regex_stalls_and_a_registry_401_keeps_the_previous_scan() {
     reg.push("app", "1.0.0", Some(&push_auth));
     reg.push("app", "1.1.0", Some(&push_auth));
     let client = cluster.new_client();
-    put_secret(
-        &client,
-        "regcred",
-        &[(
-            ".dockerconfigjson",
-            dockerconfig(&reg.host(), &reg.user, &reg.password).as_bytes(),
-        )],
-    )
-    .await;
+    put_regcred(&client, &reg, &reg.password).await;
     cluster.kubectl_ok(
         &["apply", "-f", "-"],
         &format!(
@@ -351,9 +331,8 @@ spec:
     let repos: Api<ImageRepository> = Api::namespaced(client.clone(), NS);
     let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), NS);
 
-    let stalled = eventually(Duration::from_secs(20), "broken policy stalled", || async {
-        let o = json_of(&policies, "broken").await;
-        (condition(&o, "Stalled")?["status"] == "True").then_some(o)
+    let stalled = until(&policies, "broken", "broken policy stalled", |o| {
+        condition(o, "Stalled").is_some_and(|c| c["status"] == "True")
     })
     .await;
     let msg = ready(&stalled).unwrap()["message"]
@@ -362,43 +341,22 @@ spec:
         .to_string();
     assert!(msg.contains("spec.filterTags.pattern"), "{msg}");
     assert_eq!(ready(&stalled).unwrap()["status"], "False");
-    let none = eventually(
-        Duration::from_secs(20),
-        "policy matching nothing",
-        || async {
-            let o = json_of(&policies, "none").await;
-            let r = ready(&o)?;
-            (r["status"] == "False" && r["reason"] != "DependencyNotReady").then_some(r)
-        },
-    )
+    let none = until(&policies, "none", "policy matching nothing", |o| {
+        ready_is(o, "False") && ready(o).unwrap()["reason"] != "DependencyNotReady"
+    })
     .await;
+    let none = ready(&none).unwrap();
     assert!(
         none["message"].as_str().unwrap().contains("'>=2.0.0'"),
         "{none}"
     );
 
-    let good = eventually(Duration::from_secs(20), "scanned", || async {
-        let o = json_of(&repos, "app").await;
-        (ready(&o)?["status"] == "True").then_some(o)
-    })
-    .await;
+    let good = until(&repos, "app", "scanned", |o| ready_is(o, "True")).await;
     assert_eq!(good["status"]["lastScanResult"]["tagCount"], 2);
 
     // Wrong password: 401, Ready=False, the previous scan kept, no credential anywhere.
-    put_secret(
-        &client,
-        "regcred",
-        &[(
-            ".dockerconfigjson",
-            dockerconfig(&reg.host(), &reg.user, "wr0ng-pa55word").as_bytes(),
-        )],
-    )
-    .await;
-    let failed = eventually(Duration::from_secs(20), "scan refused", || async {
-        let o = json_of(&repos, "app").await;
-        (ready(&o)?["status"] == "False").then_some(o)
-    })
-    .await;
+    put_regcred(&client, &reg, "wr0ng-pa55word").await;
+    let failed = until(&repos, "app", "scan refused", |o| ready_is(o, "False")).await;
     let text = failed.to_string();
     assert!(
         !text.contains("wr0ng-pa55word") && !text.contains(&reg.password),

@@ -73,15 +73,7 @@ async fn one_commit_changing_only_the_marked_line_then_nothing() {
     assert_eq!(git(&bare, &["rev-parse", "main"]), commit.sha);
     assert_eq!(git(&bare, &["rev-parse", "main~1"]), before);
     // Exactly the newTag line changed.
-    let diff = git(&bare, &["diff", "--unified=0", "main~1", "main"]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = support::changed_lines(&bare, "main~1", "main");
     assert_eq!(
         changed,
         [

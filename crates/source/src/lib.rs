@@ -26,4 +26,5 @@ pub use ignore::{IgnoreRules, SOURCEIGNORE_FILE};
 pub use include::{from_path, stage_includes, Include, IncludeError};
 pub use reference::{GitRef, Revision};
 pub use storage::{Artifact, ArtifactOwner, Storage, StorageError};
+pub use transport::GitEnv;
 pub use url::{redact, GitUrl, Scheme, UrlError};

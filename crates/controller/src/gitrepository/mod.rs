@@ -2,7 +2,6 @@
 
 mod server;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -300,15 +299,7 @@ impl GitRepositoryReconciler {
                 ))
             }
         };
-        let mut data: BTreeMap<String, Vec<u8>> = secret
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect();
-        for (k, v) in secret.string_data.unwrap_or_default() {
-            data.insert(k, v.into_bytes());
-        }
+        let data = crate::runtime::secret_bytes(secret);
         Credentials::from_secret(&format!("{ns}/{}", secret_ref.name), &data, url)
             .map_err(|e| e.to_string())
     }

@@ -47,16 +47,7 @@ async fn secret_data(
             ))
         }
     };
-    let mut data: BTreeMap<String, Vec<u8>> = secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
-    for (k, v) in secret.string_data.unwrap_or_default() {
-        data.insert(k, v.into_bytes());
-    }
-    Ok(data)
+    Ok(crate::runtime::secret_bytes(secret))
 }
 
 /// Now as a Kubernetes timestamp.

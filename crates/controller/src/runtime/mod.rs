@@ -192,3 +192,19 @@ pub trait Upstream<S: Object>: Reconciler {
     /// Whether `obj` consumes `src`.
     fn follows(&self, obj: &Self::Object, src: &S) -> bool;
 }
+
+/// A Secret's data with `stringData` merged over `data`, as reconcilers read credentials.
+pub(crate) fn secret_bytes(
+    secret: k8s_openapi::api::core::v1::Secret,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut data: std::collections::BTreeMap<String, Vec<u8>> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    for (k, v) in secret.string_data.unwrap_or_default() {
+        data.insert(k, v.into_bytes());
+    }
+    data
+}

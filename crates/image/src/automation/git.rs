@@ -1,13 +1,11 @@
-//! The git command-line client for automation runs, in an isolated environment: private HOME, no user config, askpass for passwords, no secret on a command line, a deadline per command.
+//! The git command-line client for automation runs, in flotilla-source's isolated environment ([`GitEnv`]: private HOME, no user config, askpass for passwords, no secret on a command line), with a deadline per command.
 
-use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use flotilla_source::{Credentials, GitEnv};
 use tokio::process::Command;
 
 /// Credentials for the Git remote, read by the caller from the GitRepository's secret.
@@ -58,124 +56,39 @@ pub struct GitError {
     pub rejected: bool,
 }
 
-const ASKPASS: &str = "#!/bin/sh\ncase \"$1\" in\n  Username*|username*) printf '%s\\n' \"$FLOTILLA_GIT_USERNAME\" ;;\n  *) printf '%s\\n' \"$FLOTILLA_GIT_PASSWORD\" ;;\nesac\n";
-
-/// A git driver bound to one set of credentials; its private directory goes when it is dropped.
+/// A git driver bound to one set of credentials, in flotilla-source's isolated environment;
+/// its private directory goes when it is dropped.
 pub(crate) struct Git {
-    home: tempfile::TempDir,
-    env: Vec<(String, OsString)>,
-    secrets: Vec<String>,
-    timeout: Duration,
+    env: GitEnv,
 }
 
 impl Git {
     pub(crate) fn new(auth: &GitAuth, timeout: Duration) -> io::Result<Git> {
-        let home = tempfile::Builder::new()
-            .prefix("flotilla-image-git-")
-            .tempdir()?;
-        let dir = home.path().to_path_buf();
-        let mut env: Vec<(String, OsString)> = [
-            "PATH",
-            "http_proxy",
-            "https_proxy",
-            "no_proxy",
-            "HTTPS_PROXY",
-            "NO_PROXY",
-            "SSL_CERT_FILE",
-            "SSL_CERT_DIR",
-        ]
-        .iter()
-        .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
-        .collect();
-        if !env.iter().any(|(k, _)| k == "PATH") {
-            env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
-        }
-        let mut set = |k: &str, v: OsString| env.push((k.to_string(), v));
-        set("HOME", dir.clone().into());
-        set("XDG_CONFIG_HOME", dir.join(".config").into());
-        set("GIT_CONFIG_NOSYSTEM", "1".into());
-        set("GIT_CONFIG_GLOBAL", "/dev/null".into());
-        set("GIT_TERMINAL_PROMPT", "0".into());
-        set("LC_ALL", "C".into());
-        let mut config: Vec<(String, String)> = vec![
-            ("credential.helper".into(), String::new()),
-            ("core.hooksPath".into(), "/dev/null".into()),
-            ("advice.detachedHead".into(), "false".into()),
-            ("gc.auto".into(), "0".into()),
-            ("commit.gpgSign".into(), "false".into()),
-        ];
-        let mut secrets = Vec::new();
-        if let Some((user, pass)) = &auth.basic {
-            let askpass = write_private(&dir, "askpass.sh", ASKPASS.as_bytes(), 0o700)?;
-            set("GIT_ASKPASS", askpass.into());
-            set("FLOTILLA_GIT_USERNAME", user.into());
-            set("FLOTILLA_GIT_PASSWORD", pass.into());
-            secrets.push(pass.clone());
-        }
+        let mut creds = match &auth.basic {
+            Some((user, pass)) => Credentials::basic(user, pass),
+            None => Credentials::none(),
+        };
         if let Some(token) = &auth.bearer {
-            config.push((
-                "http.extraHeader".into(),
-                format!("Authorization: Bearer {token}"),
-            ));
-            secrets.push(token.clone());
+            creds = creds.with_bearer(token);
         }
         if let Some(ca) = &auth.ca_pem {
-            let path = write_private(&dir, "ca.crt", ca, 0o600)?;
-            config.push(("http.sslCAInfo".into(), path.to_string_lossy().into_owned()));
+            creds = creds.with_ca(ca.clone());
         }
         if let Some(ssh) = &auth.ssh {
-            let mut identity = ssh.identity.clone();
-            if !identity.ends_with(b"\n") {
-                identity.push(b'\n');
-            }
-            let key = write_private(&dir, "identity", &identity, 0o600)?;
-            let hosts = write_private(&dir, "known_hosts", &ssh.known_hosts, 0o600)?;
-            let batch = match &ssh.passphrase {
-                None => "yes",
-                Some(p) => {
-                    let askpass = dir.join("askpass.sh");
-                    if !askpass.exists() {
-                        write_private(&dir, "askpass.sh", ASKPASS.as_bytes(), 0o700)?;
-                    }
-                    set("SSH_ASKPASS", askpass.into());
-                    set("SSH_ASKPASS_REQUIRE", "force".into());
-                    set("FLOTILLA_GIT_PASSWORD", p.into());
-                    secrets.push(p.clone());
-                    "no"
-                }
-            };
-            let q = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
-            set(
-                "GIT_SSH_COMMAND",
-                format!(
-                    "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
-                     -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o BatchMode={batch} \
-                     -o PasswordAuthentication=no -o LogLevel=ERROR",
-                    q(&key),
-                    q(&hosts)
-                )
-                .into(),
+            creds = creds.with_ssh(
+                ssh.identity.clone(),
+                ssh.known_hosts.clone(),
+                ssh.passphrase.clone(),
             );
-            set("GIT_SSH_VARIANT", "ssh".into());
         }
-        set("GIT_CONFIG_COUNT", config.len().to_string().into());
-        for (i, (k, v)) in config.into_iter().enumerate() {
-            set(&format!("GIT_CONFIG_KEY_{i}"), k.into());
-            set(&format!("GIT_CONFIG_VALUE_{i}"), v.into());
-        }
-        secrets.retain(|s| !s.is_empty());
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Ok(Git {
-            home,
-            env,
-            secrets,
-            timeout,
+            env: GitEnv::new(&creds, timeout)?,
         })
     }
 
     /// A directory private to this driver (for the working tree).
     pub(crate) fn scratch(&self) -> PathBuf {
-        self.home.path().join("work")
+        self.env.home().join("work")
     }
 
     /// Runs `git <args>` in `dir` with extra environment; returns trimmed stdout.
@@ -189,7 +102,7 @@ impl Git {
         let mut cmd = Command::new("git");
         cmd.args(args)
             .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.vars().iter().map(|(k, v)| (k, v)))
             .envs(extra.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -203,11 +116,11 @@ impl Git {
             detail: format!("cannot start git ({e}); is git installed and on PATH?"),
             rejected: false,
         })?;
-        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+        let out = match tokio::time::timeout(self.env.timeout(), child.wait_with_output()).await {
             Err(_) => {
                 return Err(GitError {
                     operation,
-                    detail: format!("no answer within {:?}", self.timeout),
+                    detail: format!("no answer within {:?}", self.env.timeout()),
                     rejected: false,
                 })
             }
@@ -223,7 +136,7 @@ impl Git {
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
         }
-        let stderr = self.scrub(&String::from_utf8_lossy(&out.stderr));
+        let stderr = self.env.scrub(&String::from_utf8_lossy(&out.stderr));
         let rejected = stderr.contains("[rejected]")
             || stderr.contains("non-fast-forward")
             || stderr.contains("fetch first")
@@ -248,25 +161,4 @@ impl Git {
     pub(crate) async fn run(&self, dir: Option<&Path>, args: &[&str]) -> Result<String, GitError> {
         self.run_env(dir, args, &[]).await
     }
-
-    fn scrub(&self, text: &str) -> String {
-        let mut out = flotilla_source::redact(text);
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "***");
-        }
-        out
-    }
-}
-
-fn write_private(dir: &Path, name: &str, data: &[u8], mode: u32) -> io::Result<PathBuf> {
-    let path = dir.join(name);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&path)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode))?;
-    Ok(path)
 }

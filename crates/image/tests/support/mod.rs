@@ -561,3 +561,16 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// The `+`/`-` lines of `git diff --unified=0 from to` in the repository at `dir` (file headers left out).
+pub fn changed_lines(dir: &Path, from: &str, to: &str) -> Vec<String> {
+    git(dir, &["diff", "--unified=0", from, to])
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .map(str::to_string)
+        .collect()
+}

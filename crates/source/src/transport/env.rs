@@ -30,18 +30,21 @@ const PASS_THROUGH: &[&str] = &[
 /// Reads the answer from the environment so the secret is never a command-line argument.
 const ASKPASS_SCRIPT: &str = "#!/bin/sh\ncase \"$1\" in\n  Username*|username*) printf '%s\\n' \"$FLOTILLA_GIT_USERNAME\" ;;\n  *) printf '%s\\n' \"$FLOTILLA_GIT_PASSWORD\" ;;\nesac\n";
 
-/// A git driver bound to one set of credentials. The private directory (HOME, askpass helper,
-/// SSH key, known_hosts, CA bundle) is removed when this is dropped.
-pub(crate) struct Git {
-    _home: TempDir,
+/// The isolated environment for git commands bound to one set of credentials: a private HOME
+/// (askpass helper, SSH key, known_hosts, CA bundle; removed when this is dropped), no user or
+/// system configuration, no prompts, secrets only in the environment. Anything that runs the
+/// git client with credentials (the source fetch, image automation's commit and push) uses it:
+/// `Command::new("git").env_clear().envs(env.vars())`, stderr through [`GitEnv::scrub`].
+pub struct GitEnv {
+    home: TempDir,
     pub(super) env: Vec<(String, OsString)>,
     scrub: Vec<String>,
     pub(super) timeout: Duration,
 }
 
-impl Git {
+impl GitEnv {
     /// Prepares the environment for `creds`; `timeout` bounds each git command.
-    pub(crate) fn new(creds: &Credentials, timeout: Duration) -> io::Result<Git> {
+    pub fn new(creds: &Credentials, timeout: Duration) -> io::Result<GitEnv> {
         let home = tempfile::Builder::new().prefix("flotilla-git-").tempdir()?;
         let dir = home.path().to_path_buf();
         let mut env: Vec<(String, OsString)> = PASS_THROUGH
@@ -71,6 +74,9 @@ impl Git {
             // Background gc would outlive the command and its deadline.
             ("gc.autoDetach".into(), "false".into()),
             ("maintenance.auto".into(), "false".into()),
+            ("gc.auto".into(), "0".into()),
+            // Commits are made by automation, never signed with a user's key by accident.
+            ("commit.gpgSign".into(), "false".into()),
             ("submodule.recurse".into(), "false".into()),
         ];
 
@@ -143,16 +149,31 @@ impl Git {
         }
         // Longest first, so a secret containing another is replaced whole.
         scrub.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Ok(Git {
-            _home: home,
+        Ok(GitEnv {
+            home,
             env,
             scrub,
             timeout,
         })
     }
 
+    /// The variables to run git with (after `env_clear()`).
+    pub fn vars(&self) -> &[(String, OsString)] {
+        &self.env
+    }
+
+    /// The private directory (a working tree may go below it; it goes when this is dropped).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The deadline of each git command.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Removes credentials from text that may echo them (URLs with user:pass@, secret values).
-    pub(crate) fn scrub(&self, text: &str) -> String {
+    pub fn scrub(&self, text: &str) -> String {
         let mut out = redact(text);
         for s in &self.scrub {
             if !s.is_empty() {
@@ -160,6 +181,35 @@ impl Git {
             }
         }
         out
+    }
+}
+
+impl Credentials {
+    /// Adds an HTTP bearer token (`bearerToken`).
+    pub fn with_bearer(mut self, token: impl Into<String>) -> Credentials {
+        self.bearer = Some(token.into());
+        self
+    }
+
+    /// Adds CA certificates (PEM) to trust for HTTPS (`ca.crt`).
+    pub fn with_ca(mut self, ca_pem: Vec<u8>) -> Credentials {
+        self.ca = Some(ca_pem);
+        self
+    }
+
+    /// Adds an SSH identity, the host keys to trust, and the identity's passphrase if any.
+    pub fn with_ssh(
+        mut self,
+        identity: Vec<u8>,
+        known_hosts: Vec<u8>,
+        passphrase: Option<String>,
+    ) -> Credentials {
+        self.ssh = Some(crate::auth::SshKeys {
+            identity,
+            known_hosts,
+            passphrase,
+        });
+        self
     }
 }
 

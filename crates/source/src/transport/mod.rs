@@ -16,7 +16,8 @@ use std::sync::mpsc;
 use std::thread;
 
 pub(crate) use classify::{Failure, GitFailure};
-pub(crate) use env::Git;
+pub(crate) use env::GitEnv as Git;
+pub use env::GitEnv;
 
 /// One advertised reference from `git ls-remote`.
 #[derive(Debug, Clone, PartialEq, Eq)]
