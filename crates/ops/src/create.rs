@@ -77,7 +77,7 @@ fn object(api_version: &str, kind: &str, meta: &Meta, spec: Value) -> Value {
 /// `create source git` flags.
 #[derive(Debug, Clone, Default)]
 pub struct GitSourceOptions {
-    /// `--url` (ssh, http or https).
+    /// `--url` (ssh, http, https or file).
     pub url: String,
     /// `--branch`.
     pub branch: Option<String>,
@@ -107,11 +107,13 @@ pub fn git_repository(meta: &Meta, o: &GitSourceOptions) -> Result<Value, Create
         return Err(CreateError::Missing("--url"));
     }
     let scheme = o.url.split_once("://").map(|(s, _)| s).unwrap_or("");
-    if !matches!(scheme, "ssh" | "http" | "https") {
+    // file:// is not in Flux's CLI, but Flotilla's controller fetches local repositories
+    // (dev clusters, tests), and the CRD accepts the scheme.
+    if !matches!(scheme, "ssh" | "http" | "https" | "file") {
         return Err(CreateError::Invalid {
             flag: "--url",
             value: o.url.clone(),
-            reason: "the scheme must be ssh, http or https (e.g. ssh://git@host/org/repo)"
+            reason: "the scheme must be ssh, http, https or file (e.g. ssh://git@host/org/repo)"
                 .to_string(),
         });
     }
@@ -618,6 +620,18 @@ mod tests {
              name: podinfo\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    \
              branch: master\n  url: https://github.com/stefanprodan/podinfo\n\n"
         );
+    }
+
+    #[test]
+    fn file_urls_are_accepted_for_local_repositories() {
+        let o = GitSourceOptions {
+            url: "file:///srv/git/fleet.git".into(),
+            branch: Some("main".into()),
+            interval: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let obj = git_repository(&meta("fleet"), &o).expect("file:// is accepted");
+        assert_eq!(obj["spec"]["url"], "file:///srv/git/fleet.git");
     }
 
     #[test]

@@ -60,15 +60,26 @@ pub struct GetArgs {
 #[derive(Debug, Subcommand)]
 pub enum GetWhat {
     /// Sources: `get sources git`.
+    #[command(after_help = "Examples:\n  flotilla get sources git\n  \
+                            flotilla get sources git flux-system -o yaml")]
     Sources {
         #[command(subcommand)]
         kind: SourceKind,
     },
     /// Kustomizations and their status.
-    #[command(visible_aliases = ["ks", "kustomization"])]
+    #[command(
+        visible_aliases = ["ks", "kustomization"],
+        after_help = "Examples:\n  flotilla get kustomizations -A\n  \
+                      flotilla get ks apps --watch\n  \
+                      flotilla get ks --status-selector ready=false"
+    )]
     Kustomizations(OptName),
     /// Image automation objects: `get images repository|policy|update|all`.
-    #[command(alias = "image")]
+    #[command(
+        alias = "image",
+        after_help = "Examples:\n  flotilla get images all -A\n  \
+                      flotilla get images policy front-end"
+    )]
     Images {
         #[command(subcommand)]
         kind: ImagesKind,
@@ -80,16 +91,24 @@ pub enum GetWhat {
 #[derive(Debug, Subcommand)]
 pub enum SourceKind {
     /// GitRepository sources.
+    #[command(after_help = "Examples:\n  flotilla get sources git\n  \
+                            flotilla get sources git -A --status-selector ready=false\n  \
+                            flotilla get sources git flux-system -o yaml")]
     Git(OptName),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesKind {
     /// ImageRepository objects.
+    #[command(after_help = "Examples:\n  flotilla get images repository -A\n  \
+                            flotilla get images repository front-end -o yaml")]
     Repository(OptName),
     /// ImagePolicy objects.
+    #[command(after_help = "Examples:\n  flotilla get images policy\n  \
+                            flotilla get images policy front-end --watch")]
     Policy(OptName),
     /// ImageUpdateAutomation objects.
+    #[command(after_help = "Examples:\n  flotilla get images update -A")]
     Update(OptName),
     /// All three image kinds.
     All,
@@ -111,14 +130,24 @@ pub struct Name {
 #[derive(Debug, Subcommand)]
 pub enum Target {
     /// A source: `source git NAME`.
+    #[command(after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
+                            flotilla suspend source git podinfo")]
     Source {
         #[command(subcommand)]
         kind: SourceTarget,
     },
     /// A Kustomization.
-    #[command(visible_alias = "ks")]
+    #[command(
+        visible_alias = "ks",
+        after_help = "Examples:\n  flotilla reconcile kustomization apps --with-source\n  \
+                      flotilla suspend ks apps\n  \
+                      flotilla resume ks apps"
+    )]
     Kustomization(KustomizationTarget),
     /// An image object: `image repository|policy|update NAME`.
+    #[command(after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
+                            flotilla reconcile image update flux-system\n  \
+                            flotilla suspend image update flux-system")]
     Image {
         #[command(subcommand)]
         kind: ImageTarget,
@@ -128,16 +157,24 @@ pub enum Target {
 #[derive(Debug, Subcommand)]
 pub enum SourceTarget {
     /// A GitRepository.
+    #[command(after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
+                            flotilla suspend source git podinfo\n  \
+                            flotilla resume source git podinfo")]
     Git(Name),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImageTarget {
     /// An ImageRepository.
+    #[command(after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
+                            flotilla suspend image repository front-end")]
     Repository(Name),
     /// An ImagePolicy.
+    #[command(after_help = "Examples:\n  flotilla reconcile image policy front-end")]
     Policy(Name),
     /// An ImageUpdateAutomation.
+    #[command(after_help = "Examples:\n  flotilla reconcile image update flux-system\n  \
+                            flotilla resume image update flux-system")]
     Update(Name),
 }
 
@@ -244,6 +281,9 @@ pub struct CreateArgs {
 #[derive(Debug, Subcommand)]
 pub enum CreateWhat {
     /// A source: `create source git NAME --url … --branch …`.
+    #[command(
+        after_help = "Examples:\n  flotilla create source git podinfo --url=https://github.com/stefanprodan/podinfo --branch=master --export"
+    )]
     Source {
         #[command(subcommand)]
         kind: CreateSource,
@@ -255,11 +295,18 @@ pub enum CreateWhat {
     )]
     Kustomization(CreateKustomization),
     /// Image automation: `create image repository|policy|update NAME …`.
+    #[command(
+        after_help = "Examples:\n  flotilla create image repository front-end --image=public.ecr.aws/org/front-end --export\n  \
+                      flotilla create image policy front-end --image-ref=front-end --select-numeric=asc --export"
+    )]
     Image {
         #[command(subcommand)]
         kind: CreateImage,
     },
     /// A Secret: `create secret git NAME …`.
+    #[command(
+        after_help = "Examples:\n  flotilla create secret git fleet-auth --url=https://git.example.com/fleet -u $GIT_USER -p $GIT_PASSWORD"
+    )]
     Secret {
         #[command(subcommand)]
         kind: CreateSecret,
@@ -280,7 +327,7 @@ pub enum CreateSource {
 pub struct CreateGitSource {
     /// The object's name.
     pub name: String,
-    /// Repository URL: ssh://, http:// or https://.
+    /// Repository URL: ssh://, http://, https:// or file://.
     #[arg(long)]
     pub url: String,
     /// Branch to follow.
@@ -482,7 +529,10 @@ pub struct TreeArgs {
 #[derive(Debug, Subcommand)]
 pub enum TreeWhat {
     /// What a Kustomization applied, nested Kustomizations expanded.
-    #[command(visible_alias = "ks")]
+    #[command(
+        visible_alias = "ks",
+        after_help = "Examples:\n  flotilla tree kustomization flux-system"
+    )]
     Kustomization(Name),
 }
 
