@@ -130,8 +130,10 @@ pub struct Name {
 #[derive(Debug, Subcommand)]
 pub enum Target {
     /// A source: `source git NAME`.
-    #[command(after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
-                            flotilla suspend source git podinfo")]
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
+                            flotilla suspend source git podinfo"
+    )]
     Source {
         #[command(subcommand)]
         kind: SourceTarget,
@@ -145,9 +147,11 @@ pub enum Target {
     )]
     Kustomization(KustomizationTarget),
     /// An image object: `image repository|policy|update NAME`.
-    #[command(after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
                             flotilla reconcile image update flux-system\n  \
-                            flotilla suspend image update flux-system")]
+                            flotilla suspend image update flux-system"
+    )]
     Image {
         #[command(subcommand)]
         kind: ImageTarget,
@@ -157,24 +161,30 @@ pub enum Target {
 #[derive(Debug, Subcommand)]
 pub enum SourceTarget {
     /// A GitRepository.
-    #[command(after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile source git flux-system\n  \
                             flotilla suspend source git podinfo\n  \
-                            flotilla resume source git podinfo")]
+                            flotilla resume source git podinfo"
+    )]
     Git(Name),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImageTarget {
     /// An ImageRepository.
-    #[command(after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
-                            flotilla suspend image repository front-end")]
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile image repository front-end\n  \
+                            flotilla suspend image repository front-end"
+    )]
     Repository(Name),
     /// An ImagePolicy.
     #[command(after_help = "Examples:\n  flotilla reconcile image policy front-end")]
     Policy(Name),
     /// An ImageUpdateAutomation.
-    #[command(after_help = "Examples:\n  flotilla reconcile image update flux-system\n  \
-                            flotilla resume image update flux-system")]
+    #[command(
+        after_help = "Examples:\n  flotilla reconcile image update flux-system\n  \
+                            flotilla resume image update flux-system"
+    )]
     Update(Name),
 }
 
