@@ -261,3 +261,33 @@ fn yaml11_and_text_modes() {
         serde_json::json!({"a": "yes", "b": "off", "c": "1.0", "d": "2001-12-14", "e": null, "f": "0x10", "g": "q"})
     );
 }
+
+/// Inputs the `parse_emit` fuzz target found taking seconds: an unterminated quoted scalar
+/// whose "invalid indentation" repair never helped was re-padded and re-parsed 200 times.
+/// Each must fail with the tokenizer's first error (kubectl refuses them too).
+#[test]
+fn fuzz_found_repair_loops_fail_at_once() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = std::time::Instant::now();
+        let err = from_str_multi(&text).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("invalid indentation in quoted scalar"),
+            "{}: {err}",
+            path.display()
+        );
+        // Generous bound (debug build, loaded machine): the loop took seconds per input.
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "{}: {:?}",
+            path.display(),
+            start.elapsed()
+        );
+        n += 1;
+    }
+    assert!(n >= 5);
+}

@@ -80,11 +80,18 @@ fn with_repairs<T>(
 ) -> Result<T, Error> {
     let mut text = std::borrow::Cow::Borrowed(src);
     let mut first_err = None;
+    let mut last_repaired: Option<Error> = None;
     for _ in 0..repair::MAX_REPAIRS {
         match read(&text) {
+            // A repair that left the same error in place did not help: repeating it would
+            // only grow the text (found by fuzzing: 200 ever-wider reparses took seconds).
+            Err(e) if last_repaired.as_ref() == Some(&e) => {
+                return Err(first_err.unwrap_or(e));
+            }
             Err(e) => match repair::repair(&text, &e, line_offset) {
                 Some(fixed) => {
-                    first_err.get_or_insert(e);
+                    first_err.get_or_insert(e.clone());
+                    last_repaired = Some(e);
                     text = std::borrow::Cow::Owned(fixed);
                 }
                 None => return Err(e),
