@@ -1,6 +1,8 @@
-//! Getting a source artifact onto local disk: straight from this controller's own storage when the URL points at it, else an HTTP download; then a digest-checked extraction.
+//! Getting a source artifact onto local disk: straight from this controller's own storage when the URL points at it, else an HTTP download; then a digest-checked extraction, shared by every reconcile of the same artifact.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -35,6 +37,9 @@ pub enum ArtifactError {
     /// Digest mismatch, path escapes, limits, I/O.
     #[error("failed to extract artifact: {0}")]
     Extract(#[from] flotilla_source::ExtractError),
+    /// No temporary directory to extract into.
+    #[error("cannot create a temporary directory for the artifact: {0}")]
+    Scratch(String),
 }
 
 /// Where an artifact's archive is read from.
@@ -89,6 +94,81 @@ impl Fetcher {
             .map(Some)
             .map_err(|e| ArtifactError::Storage(e.to_string()))
     }
+}
+
+/// An extracted artifact; its directory goes away with the last holder.
+#[derive(Debug)]
+pub(crate) struct Checkout {
+    dir: tempfile::TempDir,
+}
+
+impl Checkout {
+    /// The artifact's root directory.
+    pub(crate) fn root(&self) -> PathBuf {
+        self.dir.path().join("src")
+    }
+}
+
+/// Extracted artifacts by digest, shared by the reconciles that build from them. Many
+/// Kustomizations build paths of one GitRepository: extracting the whole artifact for each
+/// made a fleet of N apps cost N whole-artifact extractions per revision (file creation and
+/// deletion dominated the controller's CPU). Builds only read the tree, so one read-only
+/// copy per digest serves them all; the digest is still checked by the one extraction.
+#[derive(Debug, Default)]
+pub(crate) struct Checkouts {
+    entries: Mutex<VecDeque<(String, Slot)>>,
+}
+
+/// One digest's extraction, done once by whichever reconcile gets there first.
+type Slot = Arc<tokio::sync::OnceCell<Arc<Checkout>>>;
+
+/// Digests kept extracted (reconciles in flight keep theirs alive past eviction).
+const KEEP: usize = 16;
+
+impl Checkouts {
+    /// The artifact at `url` with `digest`, extracted once per digest.
+    pub(crate) async fn get(
+        &self,
+        fetcher: &Fetcher,
+        url: &str,
+        digest: &str,
+    ) -> Result<Arc<Checkout>, ArtifactError> {
+        if digest.is_empty() {
+            // Nothing to key a shared copy by.
+            return extract_fresh(fetcher, url, digest).await.map(Arc::new);
+        }
+        let cell = {
+            let mut entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match entries.iter().find(|(d, _)| d == digest) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell: Slot = Arc::default();
+                    entries.push_back((digest.to_string(), cell.clone()));
+                    while entries.len() > KEEP {
+                        entries.pop_front();
+                    }
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(|| async { extract_fresh(fetcher, url, digest).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+}
+
+async fn extract_fresh(
+    fetcher: &Fetcher,
+    url: &str,
+    digest: &str,
+) -> Result<Checkout, ArtifactError> {
+    let dir = tempfile::tempdir().map_err(|e| ArtifactError::Scratch(e.to_string()))?;
+    let root = dir.path().join("src");
+    fetcher.fetch(url, digest, dir.path(), &root).await?;
+    Ok(Checkout { dir })
 }
 
 /// Streams `url` into `to` with one HTTP/1.1 GET.

@@ -70,6 +70,7 @@ pub struct KustomizationReconciler {
     client: kube::Client,
     applier: Applier,
     fetcher: Fetcher,
+    checkouts: artifact::Checkouts,
     opts: KustomizationOptions,
 }
 
@@ -81,6 +82,7 @@ impl KustomizationReconciler {
             applier: Applier::new(client.clone()),
             client,
             fetcher,
+            checkouts: artifact::Checkouts::default(),
             opts,
         }
     }
@@ -366,16 +368,9 @@ impl KustomizationReconciler {
             .get_or_insert_with(Default::default)
             .last_attempted_revision = Some(revision.clone());
 
-        // Fetch and build in a scratch directory that goes away with this reconcile.
-        let scratch = tempfile::tempdir().map_err(|e| {
-            Failure::retry(
-                reason::ARTIFACT_FAILED,
-                format!("cannot create a temporary directory: {e}"),
-            )
-        })?;
-        let src = scratch.path().join("src");
-        self.fetcher
-            .fetch(&url, &digest, scratch.path(), &src)
+        let checkout = self
+            .checkouts
+            .get(&self.fetcher, &url, &digest)
             .await
             .map_err(|e| {
                 Failure::retry(
@@ -391,7 +386,7 @@ impl KustomizationReconciler {
         let strict = self.opts.strict_substitution;
         let objects =
             tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, String> {
-                let mut out = flux::build(&src, &path, &build_opts)
+                let mut out = flux::build(&checkout.root(), &path, &build_opts)
                     .map_err(|e| e.to_string())?
                     .objects;
                 if let Some(vars) = vars {
@@ -406,7 +401,6 @@ impl KustomizationReconciler {
             .await
             .map_err(|e| Failure::retry(reason::BUILD_FAILED, e.to_string()))?
             .map_err(|e| Failure::retry(reason::BUILD_FAILED, e))?;
-        drop(scratch);
 
         let name = k.name_any();
         let ns = k.namespace().unwrap_or_default();
