@@ -11,7 +11,7 @@ use support::*;
 
 #[tokio::test]
 async fn crd_and_custom_resources_apply_in_stages_then_reapply_unchanged() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let objects = vec![
         // Deliberately out of order: the custom resource and the namespaced objects first.
@@ -94,7 +94,7 @@ async fn crd_and_custom_resources_apply_in_stages_then_reapply_unchanged() {
 
 #[tokio::test]
 async fn hand_edits_are_reverted_and_foreign_fields_left_alone() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let objects = vec![
         namespace("edit"),
@@ -146,29 +146,15 @@ async fn hand_edits_are_reverted_and_foreign_fields_left_alone() {
 
 #[tokio::test]
 async fn kubectl_client_side_apply_is_taken_over() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     applier
         .apply(vec![namespace("takeover")], &opts())
         .await
         .unwrap();
-    let file = cluster.dir().join("cm.yaml");
-    std::fs::write(
-        &file,
+    cluster.kubectl_ok(
+        &["apply", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: takeover\ndata:\n  a: \"1\"\n  extra: \"x\"\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .args(["apply", "-f"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let cm = live_cm(&cluster.client, "takeover", "cfg").await.unwrap();
     assert!(cm["metadata"]["annotations"][LAST_APPLIED_ANNOTATION].is_string());
@@ -201,7 +187,7 @@ async fn kubectl_client_side_apply_is_taken_over() {
 
 #[tokio::test]
 async fn ssa_annotations_behave_as_flux() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let annotated = |name: &str, policy: &str, data: serde_json::Value| {
         let mut o = config_map("ssa", name, data);
@@ -261,23 +247,9 @@ async fn ssa_annotations_behave_as_flux() {
     );
 
     // Merge: fields kubectl applied stay (no takeover of its fields, no annotation removal).
-    let file = cluster.dir().join("merge.yaml");
-    std::fs::write(
-        &file,
+    cluster.kubectl_ok(
+        &["apply", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: merged\n  namespace: ssa\ndata:\n  extra: \"x\"\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .args(["apply", "-f"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let cs = applier
         .apply(
@@ -294,7 +266,7 @@ async fn ssa_annotations_behave_as_flux() {
 
 #[tokio::test]
 async fn rejected_objects_name_the_object_and_stop_the_stage() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     applier
         .apply(vec![namespace("bad"), widget_crd()], &opts())
@@ -380,7 +352,7 @@ async fn rejected_objects_name_the_object_and_stop_the_stage() {
 
 #[tokio::test]
 async fn immutable_field_changes_need_force() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let dep = deployment("imm", "web", "nginx:1.25");
     applier
@@ -436,7 +408,7 @@ async fn immutable_field_changes_need_force() {
 #[tokio::test]
 async fn large_groups_are_read_with_one_list() {
     // Enough ConfigMaps in one namespace that live objects are read with a paged LIST.
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let mut objects = vec![namespace("many")];
     for i in 0..40 {

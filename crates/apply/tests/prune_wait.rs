@@ -15,7 +15,7 @@ use support::*;
 
 #[tokio::test]
 async fn prune_deletes_only_owned_unprotected_existing_objects() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let mut protected = config_map("prune", "protected", json!({"a": "1"}));
     protected["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"});
@@ -82,7 +82,7 @@ async fn prune_deletes_only_owned_unprotected_existing_objects() {
 
 #[tokio::test]
 async fn health_follows_the_simulated_node() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let simulate = |mut o: serde_json::Value, mode: &str| {
         o["metadata"]["annotations"] = json!({"dev.flotilla.io/simulate": mode});
@@ -174,7 +174,7 @@ async fn health_follows_the_simulated_node() {
 
 #[tokio::test]
 async fn diff_shows_live_and_would_be_objects_without_writing() {
-    let cluster = DevCluster::start();
+    let cluster = cluster();
     let applier = Applier::new(cluster.client.clone());
     let secret = |v: &str| {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "diff"},

@@ -1,13 +1,13 @@
-//! Shared helpers for the apply integration tests: a dev cluster per test, objects, options,
-//! reads.
+//! Shared helpers for the apply integration tests: a dev cluster per test (testkit's), objects,
+//! options, reads.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flotilla_api::ObjMetadata;
 use flotilla_apply::{ApplyOptions, OWNER_NAMESPACE_LABEL, OWNER_NAME_LABEL};
+pub use flotilla_testkit::DevCluster;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use serde_json::{json, Value};
@@ -120,63 +120,7 @@ pub fn rv(v: &Value) -> String {
         .to_string()
 }
 
-/// The embedded dev cluster on a runtime (and thread) of its own, so tests on any runtime can
-/// use it and drop it; a client and a kubeconfig file for kubectl.
-pub struct DevCluster {
-    runtime: Option<tokio::runtime::Runtime>,
-    handle: Option<flotilla_devcluster::ServerHandle>,
-    pub client: kube::Client,
-    pub kubeconfig: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl DevCluster {
-    pub fn start() -> DevCluster {
-        std::thread::spawn(|| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            let dir = tempfile::tempdir().unwrap();
-            let kubeconfig = dir.path().join("kubeconfig");
-            let (handle, client) = runtime.block_on(async {
-                let handle = flotilla_devcluster::Server::start(Default::default())
-                    .await
-                    .unwrap();
-                handle.write_kubeconfig(&kubeconfig).unwrap();
-                let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-                let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                    .await
-                    .unwrap();
-                (handle, kube::Client::try_from(config).unwrap())
-            });
-            DevCluster {
-                runtime: Some(runtime),
-                handle: Some(handle),
-                client,
-                kubeconfig,
-                dir,
-            }
-        })
-        .join()
-        .unwrap()
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for DevCluster {
-    fn drop(&mut self) {
-        let (Some(runtime), Some(handle)) = (self.runtime.take(), self.handle.take()) else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            runtime.block_on(handle.shutdown());
-            runtime.shutdown_timeout(Duration::from_secs(2));
-        })
-        .join();
-    }
+/// A dev cluster without Flux's CRDs: the applier needs nothing installed.
+pub fn cluster() -> DevCluster {
+    DevCluster::start_bare(Default::default())
 }
