@@ -6,12 +6,12 @@
 //! child process (this binary re-executed with `--serve`) so the RSS figures are the applier's
 //! alone; the simulated node is off so status writes do not compete for the CPU.
 //!
-//! Measured 2026-11-26 on the 2-core machine, debug build of client and dev cluster (a release
-//! build did not fit the session), load average 9-16 from other builds: first apply 27.6 s
-//! (kubectl --server-side 18.7 s: Flux-style apply sends a dry run and an apply per object);
-//! no-change re-apply 3.9 s with no per-object request (kubectl 18.7 s), against 4.1 s for
-//! the three plain LISTs alone, so the dev cluster's debug LIST is the whole cost; peak RSS
-//! 124 MiB (kubectl 138-140 MiB).
+//! Measured 2026-11-26 on the 2-core machine, release build of client and dev cluster, load
+//! average about 2 from other work: first apply 2.26 s (kubectl --server-side 6.81 s);
+//! no-change re-apply 0.53 s with no per-object request (kubectl 5.00 s), against 0.65 s for
+//! the three plain LISTs alone, so reading the live objects is the whole cost; applier peak
+//! RSS 121 MiB (kubectl 138-143 MiB). The same run in a debug build: 27.6 s first, 3.9 s
+//! re-apply (the debug dev cluster's LIST).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
