@@ -280,6 +280,36 @@ spec:
         tag(10).as_str(),
         "{auto}"
     );
+    // `flotilla reconcile image repository|update` request and wait on lastHandledReconcileAt.
+    use flotilla_ops::reconcile::{request, wait_handled, WaitOptions};
+    use flotilla_ops::FluxKind;
+    let wait = WaitOptions {
+        timeout: Duration::from_secs(20),
+        ..WaitOptions::default()
+    };
+    for (kind, name, revision) in [
+        (FluxKind::ImageRepository, "front-end", "2 tags".to_string()),
+        (
+            FluxKind::ImagePolicy,
+            "front-end",
+            format!("{image}:{}", tag(10)),
+        ),
+        (
+            FluxKind::ImageUpdateAutomation,
+            "microservices",
+            pushed.to_string(),
+        ),
+    ] {
+        let token = request(&client, kind, NS, name).await.unwrap();
+        let outcome = wait_handled(&client, kind, NS, name, &token, &wait)
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.revision.as_deref(),
+            Some(revision.as_str()),
+            "{kind:?}"
+        );
+    }
     // Later runs find nothing to change: still one commit.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
