@@ -19,8 +19,8 @@ command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 echo
-echo "| directory | objects | kubectl ms | flotilla ms | ratio | identical |"
-echo "|---|---|---|---|---|---|"
+echo "| directory | objects | kubectl ms | flotilla ms | wall ratio | kubectl CPU ms | flotilla CPU ms | CPU ratio | identical |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for f in "$EXPECTED"/*.yaml; do
   n=$(basename "$f" .yaml)
   dir=$CORPUS/$(echo "$n" | tr '~' '/')
@@ -28,13 +28,15 @@ for f in "$EXPECTED"/*.yaml; do
   "$FLOTILLA" kustomize "$dir" > "$TMP/out" 2>/dev/null || true
   same=no; cmp -s "$TMP/out" "$f" && same=yes
   objs=$(grep -c '^kind:' "$f" || true)
-  hyperfine -N -s none --warmup 1 --runs "$RUNS" -i --export-json "$TMP/h.json" \
+  hyperfine -N --style none --warmup 1 --runs "$RUNS" -i --export-json "$TMP/h.json" \
     "kubectl kustomize $dir" "$FLOTILLA kustomize $dir" >/dev/null 2>&1
   python3 - "$TMP/h.json" "$n" "$objs" "$same" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 k, f = r[0]["mean"] * 1000, r[1]["mean"] * 1000
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {k:.1f} | {f:.2f} | {k / max(f, 1e-6):.0f}x | {sys.argv[4]} |")
+kc, fc = (r[0]["user"] + r[0]["system"]) * 1000, (r[1]["user"] + r[1]["system"]) * 1000
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {k:.1f} | {f:.2f} | {k / max(f, 1e-6):.0f}x "
+      f"| {kc:.1f} | {fc:.2f} | {kc / max(fc, 1e-6):.0f}x | {sys.argv[4]} |")
 PY
 done
 
