@@ -1,0 +1,30 @@
+//! The example repositories, compiled in so the binary runs the story from anywhere: (path below `examples/eks-gitops`, contents).
+
+/// Every file of `examples/eks-gitops/{fleet,microservices,app}`.
+pub const FILES: &[(&str, &str)] = &[
+    ("app/Dockerfile", include_str!("../../../examples/eks-gitops/app/Dockerfile")),
+    ("app/README.md", include_str!("../../../examples/eks-gitops/app/README.md")),
+    ("app/buildspec.yml", include_str!("../../../examples/eks-gitops/app/buildspec.yml")),
+    ("app/src/index.html", include_str!("../../../examples/eks-gitops/app/src/index.html")),
+    ("fleet/apps/base/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/kustomization.yaml")),
+    ("fleet/apps/base/sock-shop/basic-access-auth.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/sock-shop/basic-access-auth.yaml")),
+    ("fleet/apps/base/sock-shop/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/sock-shop/kustomization.yaml")),
+    ("fleet/apps/base/sock-shop/namespace.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/sock-shop/namespace.yaml")),
+    ("fleet/apps/base/sock-shop/rbac.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/sock-shop/rbac.yaml")),
+    ("fleet/apps/base/sock-shop/tenant.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/base/sock-shop/tenant.yaml")),
+    ("fleet/apps/overlays/development/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/overlays/development/kustomization.yaml")),
+    ("fleet/apps/overlays/development/sock-shop/image-automation.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/overlays/development/sock-shop/image-automation.yaml")),
+    ("fleet/apps/overlays/development/sock-shop/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/overlays/development/sock-shop/kustomization.yaml")),
+    ("fleet/apps/overlays/development/sock-shop/policy.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/overlays/development/sock-shop/policy.yaml")),
+    ("fleet/apps/overlays/development/sock-shop/registry.yaml", include_str!("../../../examples/eks-gitops/fleet/apps/overlays/development/sock-shop/registry.yaml")),
+    ("fleet/clusters/dev-cluster/apps.yaml", include_str!("../../../examples/eks-gitops/fleet/clusters/dev-cluster/apps.yaml")),
+    ("fleet/clusters/dev-cluster/flux-system/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/clusters/dev-cluster/flux-system/kustomization.yaml")),
+    ("fleet/clusters/dev-cluster/infrastructure.yaml", include_str!("../../../examples/eks-gitops/fleet/clusters/dev-cluster/infrastructure.yaml")),
+    ("fleet/infrastructure/base/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/infrastructure/base/kustomization.yaml")),
+    ("fleet/infrastructure/base/rbac.yaml", include_str!("../../../examples/eks-gitops/fleet/infrastructure/base/rbac.yaml")),
+    ("fleet/infrastructure/overlays/development/kustomization.yaml", include_str!("../../../examples/eks-gitops/fleet/infrastructure/overlays/development/kustomization.yaml")),
+    ("microservices/deploy/kubernetes/base/complete-demo.yaml", include_str!("../../../examples/eks-gitops/microservices/deploy/kubernetes/base/complete-demo.yaml")),
+    ("microservices/deploy/kubernetes/base/delete-ns.yaml", include_str!("../../../examples/eks-gitops/microservices/deploy/kubernetes/base/delete-ns.yaml")),
+    ("microservices/deploy/kubernetes/base/kustomization.yaml", include_str!("../../../examples/eks-gitops/microservices/deploy/kubernetes/base/kustomization.yaml")),
+    ("microservices/deploy/kubernetes/overlays/development/kustomization.yaml", include_str!("../../../examples/eks-gitops/microservices/deploy/kubernetes/overlays/development/kustomization.yaml")),
+];
