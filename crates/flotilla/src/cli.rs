@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bootstrap;
 mod cluster;
+pub use bootstrap::*;
 pub use cluster::*;
 
 /// GitOps continuous delivery for Kubernetes, compatible with Flux's APIs.
@@ -69,6 +71,21 @@ pub enum Command {
     #[command(after_help = "Examples:\n  flotilla export source git flux-system\n  \
                             flotilla export kustomization --all > kustomizations.yaml")]
     Export(ExportArgs),
+    /// Build a local directory as a Kustomization would, and print the YAML.
+    #[command(
+        after_help = "Examples:\n  flotilla build kustomization apps --path ./apps/overlays/dev"
+    )]
+    Build(BuildArgs),
+    /// Show what applying a local directory as a Kustomization would change in the cluster.
+    #[command(
+        after_help = "Examples:\n  flotilla diff kustomization apps --path ./apps/overlays/dev"
+    )]
+    Diff(DiffArgs),
+    /// Put the sync files in a Git repository, install, and sync the cluster from it.
+    #[command(
+        after_help = "Examples:\n  flotilla bootstrap git --url=https://git.example.com/fleet.git --path=clusters/dev -u me -p $TOKEN"
+    )]
+    Bootstrap(BootstrapArgs),
     /// Show what a Kustomization applied, as a tree.
     #[command(after_help = "Examples:\n  flotilla tree kustomization flux-system")]
     Tree(TreeArgs),

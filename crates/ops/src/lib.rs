@@ -11,10 +11,16 @@
 //! - [`export`]: live objects cleaned for backup.
 //! - [`tree`]: a Kustomization's inventory as a tree.
 //! - [`install`]: every manifest `flotilla install` applies.
+//! - [`build`]: a local directory built with a Kustomization's spec (`build kustomization`).
+//! - [`diff`]: that build dry-run against the cluster (`diff kustomization`).
+//! - [`bootstrap`]: `bootstrap git` (files in the repository, commit, push, install).
 //! - [`migrate`]: rewrites manifests from removed Flux API versions.
 
+pub mod bootstrap;
+pub mod build;
 pub mod connect;
 pub mod create;
+pub mod diff;
 pub mod export;
 pub mod get;
 pub mod install;

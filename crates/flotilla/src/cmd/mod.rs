@@ -1,10 +1,13 @@
 //! One module per verb: flags in, library call, output and exit code out.
 
+pub mod bootstrap;
+pub mod build;
 pub mod controller;
 pub mod create;
 pub mod ctx;
 pub mod dev;
 pub mod dev_cluster;
+pub mod diff;
 pub mod events;
 pub mod export;
 pub mod get;

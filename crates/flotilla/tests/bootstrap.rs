@@ -1,0 +1,265 @@
+//! `flotilla bootstrap git` end to end: the built binary bootstraps the dev cluster from a bare
+//! repository served by git's http-backend with basic auth; kubectl and git are the oracles.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use flotilla_testkit::{git, DevCluster, HttpAuth, HttpGitServer};
+
+const USER: &str = "fleet-user";
+const PASSWORD: &str = "s3cret-pa55word";
+
+fn flotilla(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("HOME", "/nonexistent-home")
+        .env_remove("GIT_PASSWORD")
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A bare repository with one commit on main, served over HTTP with basic auth.
+fn served_repo(root: &Path) -> HttpGitServer {
+    let seed = tempfile::tempdir().unwrap();
+    git(seed.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(seed.path().join("README.md"), "fleet\n").unwrap();
+    git(seed.path(), &["add", "README.md"]);
+    git(
+        seed.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "init",
+        ],
+    );
+    let bare = root.join("fleet.git");
+    git(
+        root,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.path().to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    git(&bare, &["config", "http.receivepack", "true"]);
+    HttpGitServer::start(
+        root,
+        HttpAuth::Basic {
+            user: USER.into(),
+            password: PASSWORD.into(),
+        },
+    )
+}
+
+fn bootstrap_args<'a>(url: &'a str, password: &'a str) -> Vec<&'a str> {
+    vec![
+        "bootstrap",
+        "git",
+        "--url",
+        url,
+        "--branch",
+        "main",
+        "--path",
+        "clusters/dev",
+        "--username",
+        USER,
+        "--password",
+        password,
+        "--interval",
+        "2m",
+        "--components-extra",
+        "image-reflector-controller,image-automation-controller",
+        "--silent",
+        "--wait=false",
+        "--timeout",
+        "60s",
+    ]
+}
+
+#[test]
+fn bootstraps_over_http_with_basic_auth_and_reruns_idempotently() {
+    let cluster = DevCluster::start();
+    let root = tempfile::tempdir().unwrap();
+    let server = served_repo(root.path());
+    let url = server.url("fleet.git");
+    let bare = root.path().join("fleet.git");
+
+    let out = flotilla(&cluster.kubeconfig, &bootstrap_args(&url, PASSWORD));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains(PASSWORD),
+        "password printed: {}",
+        text(&out)
+    );
+
+    // The repository: one new commit on main with Flux's three files.
+    let log = git(&bare, &["log", "--format=%s", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["Add Flotilla sync manifests", "init"]
+    );
+    let files = git(&bare, &["ls-tree", "-r", "--name-only", "main"]);
+    for f in [
+        "clusters/dev/flux-system/gotk-components.yaml",
+        "clusters/dev/flux-system/gotk-sync.yaml",
+        "clusters/dev/flux-system/kustomization.yaml",
+    ] {
+        assert!(files.lines().any(|l| l == f), "{f} missing: {files}");
+    }
+    let sync = git(
+        &bare,
+        &["show", "main:clusters/dev/flux-system/gotk-sync.yaml"],
+    );
+    assert!(sync.contains(&format!("url: {url}")), "{sync}");
+    assert!(sync.contains("path: ./clusters/dev"), "{sync}");
+    assert!(sync.contains("interval: 2m0s"), "{sync}");
+    assert!(!sync.contains(PASSWORD));
+    let components = git(
+        &bare,
+        &["show", "main:clusters/dev/flux-system/gotk-components.yaml"],
+    );
+    assert!(
+        components.contains("image-automation-controller"),
+        "header names the extras"
+    );
+    assert!(components.contains("kind: CustomResourceDefinition"));
+    assert!(components.contains("kind: Deployment"));
+
+    // The committed directory builds with kubectl kustomize (the oracle) into the same sync objects.
+    let checkout = tempfile::tempdir().unwrap();
+    git(
+        checkout.path(),
+        &["clone", "-q", bare.to_str().unwrap(), "c"],
+    );
+    let built = Command::new("kubectl")
+        .args(["kustomize", "c/clusters/dev/flux-system"])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built));
+    let built = String::from_utf8_lossy(&built.stdout);
+    assert!(built.contains("kind: GitRepository") && built.contains("kind: Kustomization"));
+
+    // The cluster: sync objects, controller Deployment, credentials Secret.
+    let gr = cluster.kubectl_ok(
+        &[
+            "get",
+            "gitrepository",
+            "flux-system",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.spec.url} {.spec.secretRef.name} {.spec.ref.branch}",
+        ],
+        "",
+    );
+    assert_eq!(gr, format!("{url} flux-system main"));
+    let ks = cluster.kubectl_ok(
+        &[
+            "get",
+            "kustomization",
+            "flux-system",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.spec.path} {.spec.prune}",
+        ],
+        "",
+    );
+    assert_eq!(ks, "./clusters/dev true");
+    cluster.kubectl_ok(
+        &[
+            "get",
+            "deployment",
+            "flotilla-controller",
+            "-n",
+            "flux-system",
+        ],
+        "",
+    );
+    let user = cluster.kubectl_ok(
+        &[
+            "get",
+            "secret",
+            "flux-system",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.data.username}",
+        ],
+        "",
+    );
+    assert_eq!(user, flotilla_testkit::base64(USER.as_bytes()));
+    let pass = cluster.kubectl_ok(
+        &[
+            "get",
+            "secret",
+            "flux-system",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.data.password}",
+        ],
+        "",
+    );
+    assert_eq!(pass, flotilla_testkit::base64(PASSWORD.as_bytes()));
+
+    // Re-run: nothing changed, so no second commit.
+    let head = git(&bare, &["rev-parse", "main"]);
+    let out = flotilla(&cluster.kubeconfig, &bootstrap_args(&url, PASSWORD));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("up to date"), "{}", text(&out));
+    assert_eq!(git(&bare, &["rev-parse", "main"]), head);
+}
+
+#[test]
+fn wrong_password_is_a_clear_error_and_installs_nothing() {
+    let cluster = DevCluster::start();
+    let root = tempfile::tempdir().unwrap();
+    let server = served_repo(root.path());
+    let url = server.url("fleet.git");
+    let bare = root.path().join("fleet.git");
+    let head = git(&bare, &["rev-parse", "main"]);
+
+    let out = flotilla(&cluster.kubeconfig, &bootstrap_args(&url, "wrong-password"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let msg = text(&out);
+    assert!(msg.contains("git clone failed"), "{msg}");
+    assert!(msg.contains("nothing was written"), "{msg}");
+    assert!(!msg.contains("wrong-password"), "{msg}");
+    assert_eq!(git(&bare, &["rev-parse", "main"]), head);
+    let got = cluster.kubectl(
+        &[
+            "get",
+            "deployment",
+            "flotilla-controller",
+            "-n",
+            "flux-system",
+        ],
+        "",
+    );
+    assert!(
+        !got.status.success(),
+        "controller installed despite the failure"
+    );
+    let got = cluster.kubectl(&["get", "secret", "flux-system", "-n", "flux-system"], "");
+    assert!(!got.status.success(), "secret created despite the failure");
+}
