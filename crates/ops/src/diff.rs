@@ -180,12 +180,13 @@ pub fn unified(old: &str, new: &str, context: usize) -> String {
             ops.push((' ', i, j, a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', i, j, b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Removals before additions, as diff(1) prints them.
             ops.push(('-', i, j, a[i]));
             i += 1;
+        } else {
+            ops.push(('+', i, j, b[j]));
+            j += 1;
         }
     }
     let changed: Vec<usize> = ops
