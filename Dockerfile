@@ -1,14 +1,21 @@
-# A small static image of the flotilla binary (musl, no libc at run time), for `flotilla install`.
-# Build: docker build -t flotilla:dev .
-FROM rust:1-alpine AS build
-RUN apk add --no-cache musl-dev
+# A small image of the flotilla binary: a static build (glibc, crt-static) on Alpine with the
+# git client the controller runs for fetches, pushes and image automation commits.
+#   docker build -t flotilla .
+#   docker run --rm flotilla version --client
+
+FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p flotilla && cp target/release/flotilla /flotilla
+RUN RUSTFLAGS='-C target-feature=+crt-static' \
+    cargo build --release --locked --target x86_64-unknown-linux-gnu -p flotilla \
+ && cp target/x86_64-unknown-linux-gnu/release/flotilla /flotilla \
+ && (ldd /flotilla 2>&1 | grep -q 'not a dynamic executable' || (echo 'flotilla is not static' && exit 1))
 
-FROM scratch
-COPY --from=build /flotilla /flotilla
-# Matches the install manifests' securityContext (runAsNonRoot, read-only root filesystem).
-USER 65534:65534
-ENTRYPOINT ["/flotilla"]
+FROM alpine:3.20
+# git for the source, bootstrap and image automation; ssh for ssh:// remotes; CA roots for https.
+RUN apk add --no-cache git openssh-client ca-certificates \
+ && adduser -D -H -u 65532 flotilla
+COPY --from=build /flotilla /usr/local/bin/flotilla
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/flotilla"]
 CMD ["controller"]
