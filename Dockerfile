@@ -14,8 +14,9 @@ RUN RUSTFLAGS='-C target-feature=+crt-static' \
 FROM alpine:3.20
 # git for the source, bootstrap and image automation; ssh for ssh:// remotes; CA roots for https.
 RUN apk add --no-cache git openssh-client ca-certificates \
- && adduser -D -H -u 65532 flotilla
+
 COPY --from=build /flotilla /usr/local/bin/flotilla
-USER 65532:65532
+# Matches the install manifests' securityContext (runAsNonRoot, read-only root filesystem).
+USER 65534:65534
 ENTRYPOINT ["/usr/local/bin/flotilla"]
 CMD ["controller"]
