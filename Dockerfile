@@ -13,8 +13,7 @@ RUN RUSTFLAGS='-C target-feature=+crt-static' \
 
 FROM alpine:3.20
 # git for the source, bootstrap and image automation; ssh for ssh:// remotes; CA roots for https.
-RUN apk add --no-cache git openssh-client ca-certificates \
-
+RUN apk add --no-cache git openssh-client ca-certificates
 COPY --from=build /flotilla /usr/local/bin/flotilla
 # Matches the install manifests' securityContext (runAsNonRoot, read-only root filesystem).
 USER 65534:65534
