@@ -9,6 +9,7 @@
 pub mod gitrepository;
 pub mod image;
 pub mod kustomization;
+pub mod notification;
 mod options;
 mod run;
 pub mod runtime;

@@ -20,6 +20,8 @@ pub enum Kind {
     ImagePolicy,
     /// `image.toolkit.fluxcd.io/v1` ImageUpdateAutomation (image-automation-controller).
     ImageUpdateAutomation,
+    /// `notification.toolkit.fluxcd.io/v1` Receiver (notification-controller).
+    Receiver,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
         Kind::ImageRepository,
         Kind::ImagePolicy,
         Kind::ImageUpdateAutomation,
+        Kind::Receiver,
     ];
 }
 
@@ -46,6 +49,10 @@ pub struct ControllerOptions {
     pub storage_adv_addr: Option<String>,
     /// Address serving /metrics, /healthz, /readyz (`--metrics-addr`); `None`: not served.
     pub metrics_addr: Option<String>,
+    /// Address the webhook Receiver server binds (`--receiver-addr`); `None`: not served.
+    pub receiver_addr: Option<String>,
+    /// Send every reconciler's events to matching Alerts' Providers (in-process dispatch).
+    pub alerts: bool,
     /// Reconciles at once, per kind (`--concurrent`).
     pub concurrent: u16,
     /// Delay before retrying an object whose dependency is not ready (`--requeue-dependency`).
@@ -82,6 +89,8 @@ impl Default for ControllerOptions {
             storage_addr: "127.0.0.1:9090".to_string(),
             storage_adv_addr: None,
             metrics_addr: Some("127.0.0.1:8080".to_string()),
+            receiver_addr: None,
+            alerts: true,
             concurrent: 4,
             requeue_dependency: Duration::from_secs(30),
             leader_election: None,

@@ -105,6 +105,34 @@ pub async fn run(
         git = Some((storage, adv));
     }
 
+    if let Some(addr) = &opts.receiver_addr {
+        let bind_err = |source| ControllerError::Bind {
+            what: "--receiver-addr",
+            addr: addr.clone(),
+            source,
+        };
+        let parsed: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|e| bind_err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        let server = flotilla_notify::ReceiverServer::bind(
+            parsed,
+            client.clone(),
+            flotilla_notify::ReceiverServerOptions::default(),
+        )
+        .await
+        .map_err(|e| bind_err(std::io::Error::other(e.to_string())))?;
+        tracing::info!(addr = %server.local_addr(), "serving webhook receivers at /hook/");
+        let mut stop = servers_rx.clone();
+        servers.spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = server.run(stopped).await {
+                tracing::error!(error = %e, "webhook receiver server stopped");
+            }
+        });
+    }
+
     let mut shutdown = std::pin::pin!(shutdown);
     let mut elector = opts
         .leader_election
@@ -136,6 +164,14 @@ pub async fn run(
         min_retry_delay: opts.min_retry_delay,
         max_retry_delay: opts.max_retry_delay,
     };
+    // Events reach Alerts only from the leader, as only the leader reconciles.
+    let _sink = opts.alerts.then(|| {
+        let sink = Arc::new(crate::notification::DispatchSink::new(
+            client.clone(),
+            flotilla_notify::DispatchOptions::default(),
+        ));
+        crate::runtime::events::register_sink(&identity, sink)
+    });
     let (loops_stop, loops_rx) = watch::channel(false);
     let mut loops = JoinSet::new();
     if opts.kinds.contains(&Kind::Kustomization) {
@@ -212,6 +248,16 @@ pub async fn run(
             _,
             flotilla_api::image::ImagePolicy,
         >(
+            reconciler,
+            shared.clone(),
+            harness.clone(),
+            loops_rx.clone(),
+        ));
+    }
+
+    if opts.kinds.contains(&Kind::Receiver) {
+        let reconciler = crate::notification::ReceiverReconciler::new(client.clone());
+        loops.spawn(crate::runtime::spawn(
             reconciler,
             shared.clone(),
             harness.clone(),

@@ -169,6 +169,9 @@ pub struct DevRunArgs {
     /// Address serving /metrics, /healthz and /readyz (not served unless given).
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Address the webhook Receiver server listens on (`/hook/<sha256>`; port 0: a free one).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub receiver_addr: String,
     /// Reconciles running at once, per kind.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrent: u16,

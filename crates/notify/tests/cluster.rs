@@ -12,58 +12,33 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use flotilla_api::{GitRepository, Kustomization, Receiver};
-use flotilla_devcluster::{Options, Server, ServerHandle};
+use flotilla_devcluster::Options;
 use flotilla_notify::receiver::REQUESTED_AT_ANNOTATION;
 use flotilla_notify::{
     receiver_webhook_path, webhook_path, DispatchOptions, Dispatcher, Event, KubeResolver,
     ReceiverServer, ReceiverServerOptions, Severity, Submitted,
 };
+use flotilla_testkit::DevCluster;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use support::*;
 
 const TOKEN: &str = "tok-9f8e7d6c5b4a";
 
-async fn cluster() -> (ServerHandle, Client) {
-    let handle = Server::start(Options {
+/// The dev cluster with the Flux CRDs and `flux-system` (testkit), plus namespace `apps`;
+/// no simulated node: nothing here needs workloads to become ready.
+async fn cluster() -> (DevCluster, Client) {
+    let cluster = DevCluster::start_with(Options {
         simulate: None,
         ..Options::default()
-    })
-    .await
-    .unwrap();
-    let kc = Kubeconfig::from_yaml(&handle.kubeconfig_yaml()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    let client = Client::try_from(config).unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in flotilla_api::crds().unwrap() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    // The new kinds are served once their CRDs are established.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while Api::<Receiver>::all(client.clone())
-        .list(&Default::default())
-        .await
-        .is_err()
-        || Api::<GitRepository>::all(client.clone())
-            .list(&Default::default())
-            .await
-            .is_err()
-    {
-        assert!(std::time::Instant::now() < deadline, "CRDs never served");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    });
+    let client = cluster.new_client();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in ["flux-system", "apps"] {
-        let n: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-        namespaces.create(&PostParams::default(), &n).await.unwrap();
-    }
-    (handle, client)
+    let n: Namespace = serde_json::from_value(json!({"metadata": {"name": "apps"}})).unwrap();
+    namespaces.create(&PostParams::default(), &n).await.unwrap();
+    (cluster, client)
 }
 
 async fn create<K>(client: &Client, namespace: &str, value: serde_json::Value) -> K
@@ -537,7 +512,7 @@ async fn receivers_validate_requests_and_annotate_matching_resources() {
 
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
-    handle.shutdown().await;
+    drop(handle);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,7 +554,7 @@ async fn coalesced_calls_still_end_in_a_fresh_request() {
     let last = requested_at(&client, "flood").await.unwrap();
     assert_ne!(last, first);
     serving.abort();
-    handle.shutdown().await;
+    drop(handle);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -651,5 +626,5 @@ async fn kube_resolver_sends_cluster_alerts_through_cluster_providers() {
         body["attachments"][0]["author_name"],
         "gitrepository/prod.flux-system"
     );
-    handle.shutdown().await;
+    drop(handle);
 }

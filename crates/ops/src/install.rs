@@ -130,6 +130,7 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, InstallError> {
                             "--storage-addr=:9090",
                             format!("--storage-adv-addr={NAME}.$(RUNTIME_NAMESPACE).svc.cluster.local."),
                             "--metrics-addr=:8080",
+                            "--receiver-addr=:9292",
                             "--leader-elect",
                             format!("--log-level={}", opts.log_level),
                         ],

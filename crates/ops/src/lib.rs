@@ -15,6 +15,7 @@
 //! - [`diff`]: that build dry-run against the cluster (`diff kustomization`).
 //! - [`bootstrap`]: `bootstrap git` (files in the repository, commit, push, install).
 //! - [`migrate`]: rewrites manifests from removed Flux API versions.
+//! - [`notify`]: Provider, Alert and Receiver objects from `create` flags.
 
 pub mod bootstrap;
 pub mod build;
@@ -26,6 +27,7 @@ pub mod get;
 pub mod install;
 pub mod kinds;
 pub mod migrate;
+pub mod notify;
 pub mod reconcile;
 pub mod table;
 pub mod tree;

@@ -1,5 +1,7 @@
 //! Kubernetes Events (events.k8s.io/v1) about the objects reconciled, reported as Flux's controllers do.
 
+use std::sync::{Arc, Mutex, Weak};
+
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -55,21 +57,70 @@ impl EventNote {
     }
 }
 
+/// Receives every event a recorder publishes, in process (the notification dispatcher, which
+/// matches it against Alerts). Called on the reconcile task: implementations hand the event
+/// off and return at once.
+pub trait EventSink: Send + Sync + 'static {
+    /// `event` about `regarding`, reported by `controller`.
+    fn accept(&self, controller: &'static str, regarding: &ObjectReference, event: &EventNote);
+}
+
+type SinkEntry = (String, Weak<dyn EventSink>);
+
+/// Sinks by replica identity: recorders are made inside the harness, which knows the identity
+/// but not the sink, and several controllers (tests) may share one process.
+static SINKS: Mutex<Vec<SinkEntry>> = Mutex::new(Vec::new());
+
+fn sinks() -> std::sync::MutexGuard<'static, Vec<SinkEntry>> {
+    match SINKS.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Keeps a sink registered; dropping it unregisters the sink.
+pub struct SinkRegistration {
+    sink: Arc<dyn EventSink>,
+}
+
+impl Drop for SinkRegistration {
+    fn drop(&mut self) {
+        let mine = Arc::downgrade(&self.sink);
+        sinks().retain(|(_, w)| !Weak::ptr_eq(w, &mine) && w.strong_count() > 0);
+    }
+}
+
+/// Sends every event of recorders made for `instance` from now on to `sink` too, while the
+/// returned registration lives.
+pub fn register_sink(instance: &str, sink: Arc<dyn EventSink>) -> SinkRegistration {
+    let mut all = sinks();
+    all.retain(|(_, w)| w.strong_count() > 0);
+    all.push((instance.to_string(), Arc::downgrade(&sink)));
+    SinkRegistration { sink }
+}
+
 /// Publishes events for one controller (`source-controller`, `kustomize-controller`, …).
 #[derive(Clone)]
 pub struct EventRecorder {
     client: kube::Client,
     controller: &'static str,
     instance: String,
+    sink: Option<Weak<dyn EventSink>>,
 }
 
 impl EventRecorder {
     /// A recorder reporting as `controller` from `instance` (the replica's identity).
     pub fn new(client: kube::Client, controller: &'static str, instance: String) -> EventRecorder {
+        let sink = sinks()
+            .iter()
+            .rev()
+            .find(|(i, w)| *i == instance && w.strong_count() > 0)
+            .map(|(_, w)| w.clone());
         EventRecorder {
             client,
             controller,
             instance,
+            sink,
         }
     }
 
@@ -79,7 +130,11 @@ impl EventRecorder {
     }
 
     /// Publishes `event` about `obj`. Failures are logged, never fatal: events are best effort.
-    pub async fn publish<K: Resource<DynamicType = ()>>(&self, obj: &K, event: &EventNote) {
+    pub async fn publish<K: Resource<DynamicType = ()> + serde::Serialize>(
+        &self,
+        obj: &K,
+        event: &EventNote,
+    ) {
         let regarding = ObjectReference {
             api_version: Some(K::api_version(&()).into_owned()),
             kind: Some(K::kind(&()).into_owned()),
@@ -89,6 +144,14 @@ impl EventRecorder {
             resource_version: obj.meta().resource_version.clone(),
             field_path: None,
         };
+        if let Some(sink) = self.sink.as_ref().and_then(Weak::upgrade) {
+            let with_revision = with_status_revision(obj, event);
+            sink.accept(
+                self.controller,
+                &regarding,
+                with_revision.as_ref().unwrap_or(event),
+            );
+        }
         let namespace = obj.namespace().unwrap_or_else(|| "default".to_string());
         let now = Timestamp::now();
         let annotations =
@@ -121,6 +184,35 @@ impl EventRecorder {
             tracing::warn!(error = %e, reason = %event.reason, "could not publish event");
         }
     }
+}
+
+/// Flux's controllers tag every event with the revision the object last worked on
+/// (`<group>/revision`), failures included, so Alerts can show it and commit-status providers
+/// can key on it. When the note has none, take it from the object's status: a Kustomization's
+/// `lastAttemptedRevision`, a source's `artifact.revision`.
+fn with_status_revision<K: Resource<DynamicType = ()> + serde::Serialize>(
+    obj: &K,
+    event: &EventNote,
+) -> Option<EventNote> {
+    if event.metadata.iter().any(|(k, _)| k.ends_with("/revision")) {
+        return None;
+    }
+    let group = K::group(&());
+    if group.is_empty() {
+        return None;
+    }
+    let value = serde_json::to_value(obj).ok()?;
+    let status = value.get("status")?;
+    let revision = status
+        .get("lastAttemptedRevision")
+        .or_else(|| status.get("artifact").and_then(|a| a.get("revision")))
+        .and_then(|r| r.as_str())
+        .filter(|r| !r.is_empty())?;
+    Some(
+        event
+            .clone()
+            .with_metadata(format!("{group}/revision"), revision),
+    )
 }
 
 /// Events are limited to 1 KiB notes by the API server; keep whole characters.

@@ -39,6 +39,9 @@ pub struct ControllerArgs {
     /// Address serving /metrics, /healthz and /readyz.
     #[arg(long, default_value = ":8080", value_name = "ADDR")]
     pub metrics_addr: String,
+    /// Address the webhook Receiver server listens on (not served unless given).
+    #[arg(long, value_name = "ADDR")]
+    pub receiver_addr: Option<String>,
     /// Run only while holding the leader-election Lease (for several replicas).
     #[arg(long)]
     pub leader_elect: bool,
@@ -111,6 +114,7 @@ async fn serve(global: GlobalArgs, args: ControllerArgs) -> anyhow::Result<ExitC
         storage_addr: listen_addr(&args.storage_addr),
         storage_adv_addr: args.storage_adv_addr.clone(),
         metrics_addr: Some(listen_addr(&args.metrics_addr)),
+        receiver_addr: args.receiver_addr.as_deref().map(listen_addr),
         concurrent: args.concurrent,
         leader_election: args.leader_elect.then(|| LeaderElection {
             lease_namespace: args.leader_election_namespace.clone(),

@@ -67,10 +67,12 @@ async fn serve(args: DevRunArgs, bootstrap: Option<Source>) -> anyhow::Result<Ex
             .join(format!("flotilla-dev-{}", handle.addr.port()))
             .join("storage"),
     };
+    let receiver_addr = concrete_addr(&args.receiver_addr)?;
     let options = ControllerOptions {
         storage_path: storage_path.clone(),
         storage_addr: args.storage_addr.clone(),
         metrics_addr: args.metrics_addr.clone(),
+        receiver_addr: Some(receiver_addr.clone()),
         concurrent: args.concurrent,
         ..ControllerOptions::default()
     };
@@ -81,6 +83,9 @@ async fn serve(args: DevRunArgs, bootstrap: Option<Source>) -> anyhow::Result<Ex
     );
     println!("  kubeconfig: {}", kubeconfig.display());
     println!("  artifacts:  {}", storage_path.display());
+    println!(
+        "  receivers:  http://{receiver_addr}/hook/<sha256> (see a Receiver's status.webhookPath)"
+    );
     match &bootstrap {
         Some(s) => println!(
             "  syncing {} (branch {}, path {}) as Kustomization flux-system/flux-system",
@@ -127,6 +132,16 @@ async fn controller_done(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(anyhow::anyhow!("the controllers stopped unexpectedly"))
+}
+
+/// `addr` with port 0 replaced by a free port, so the receiver URL can be printed.
+fn concrete_addr(addr: &str) -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| fail(2, format!("cannot listen on --receiver-addr {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("address of --receiver-addr {addr}"))?;
+    Ok(bound.to_string())
 }
 
 async fn client_for(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
