@@ -54,8 +54,8 @@ apply_sync() {
 # Starts the controller (metrics on $metrics_port); sets $timer (the time process).
 start_controller() {
   metrics_port=$(free_port)
-  /usr/bin/time -f '%M' -o "$work/controller.rss" \
-    NO_COLOR=1 "$FLOTILLA" controller --storage-path "$work/storage" --storage-addr 127.0.0.1:0 \
+  NO_COLOR=1 /usr/bin/time -f '%M' -o "$work/controller.rss" \
+    "$FLOTILLA" controller --storage-path "$work/storage" --storage-addr 127.0.0.1:0 \
     --metrics-addr "127.0.0.1:$metrics_port" --concurrent "$1" --log-level warn 2>"$work/controller.log" &
   timer=$!
   pids+=($timer)
