@@ -178,6 +178,10 @@ pub struct DevRunArgs {
     /// Log level of the controllers: error, warn, info, debug, trace (or a tracing filter).
     #[arg(long, default_value = "info", value_name = "LEVEL")]
     pub log_level: String,
+    /// Run a packaged example story on the dev cluster, printing each step, then exit:
+    /// `eks-gitops` (the EKS GitOps walkthrough with a local Git host and registry).
+    #[arg(long, value_name = "NAME", value_parser = ["eks-gitops"], conflicts_with = "bootstrap")]
+    pub example: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

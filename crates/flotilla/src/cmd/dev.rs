@@ -24,7 +24,12 @@ const MANAGER: &str = "flotilla-dev";
 const NAMESPACE: &str = "flux-system";
 
 pub fn run(args: DevRunArgs) -> anyhow::Result<ExitCode> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+    // The example prints its story on stdout; only the controllers' warnings belong beside it.
+    let level = match (&args.example, args.log_level.as_str()) {
+        (Some(_), "info") => "warn",
+        (_, level) => level,
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .map_err(|e| fail(2, format!("invalid --log-level {:?}: {e}", args.log_level)))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -76,6 +81,11 @@ async fn serve(args: DevRunArgs, bootstrap: Option<Source>) -> anyhow::Result<Ex
         concurrent: args.concurrent,
         ..ControllerOptions::default()
     };
+    if args.example.is_some() {
+        let outcome = crate::cmd::example::run(client, options, &args, &kubeconfig).await;
+        handle.shutdown().await;
+        return outcome;
+    }
 
     println!(
         "Flotilla dev: API server at {}, controllers running.",

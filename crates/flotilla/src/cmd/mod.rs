@@ -9,6 +9,7 @@ pub mod dev;
 pub mod dev_cluster;
 pub mod diff;
 pub mod events;
+pub mod example;
 pub mod export;
 pub mod get;
 pub mod install;
