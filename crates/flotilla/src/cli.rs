@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 mod bootstrap;
 mod cluster;
+mod notify;
 pub use bootstrap::*;
 pub use cluster::*;
+pub use notify::*;
 
 /// GitOps continuous delivery for Kubernetes, compatible with Flux's APIs.
 #[derive(Debug, Parser)]

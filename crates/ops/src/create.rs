@@ -70,7 +70,7 @@ fn metadata(meta: &Meta) -> Value {
     Value::Object(m)
 }
 
-fn object(api_version: &str, kind: &str, meta: &Meta, spec: Value) -> Value {
+pub(crate) fn object(api_version: &str, kind: &str, meta: &Meta, spec: Value) -> Value {
     json!({"apiVersion": api_version, "kind": kind, "metadata": metadata(meta), "spec": spec})
 }
 

@@ -11,14 +11,15 @@
 use std::sync::Arc;
 
 use flotilla_api::Receiver;
-use flotilla_notify::{
-    DispatchOptions, Dispatcher, Event, KubeResolver, ReceiverError, ReceiverType, Severity,
-};
+use flotilla_notify::{DispatchOptions, Dispatcher, Event, KubeResolver, ReceiverError, Severity};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::ResourceExt;
 
 use crate::runtime::events::{EventNote, EventSink, EventType};
 use crate::runtime::{Failure, Reconciler, Success};
+
+/// The provider and receiver types Flotilla handles (for the CLI's checks).
+pub use flotilla_notify::{ProviderKind, ReceiverType};
 
 /// The controller name notification objects report as.
 pub const CONTROLLER_NAME: &str = "notification-controller";

@@ -86,6 +86,8 @@ pub enum GetWhat {
     },
     /// Every kind with a status, one table each.
     All,
+    #[command(flatten)]
+    Notify(super::GetNotify),
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +323,8 @@ pub enum CreateWhat {
         #[command(subcommand)]
         kind: CreateSecret,
     },
+    #[command(flatten)]
+    Notify(super::CreateNotify),
 }
 
 #[derive(Debug, Subcommand)]

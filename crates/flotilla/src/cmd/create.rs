@@ -131,6 +131,7 @@ pub fn run(global: GlobalArgs, args: CreateArgs) -> anyhow::Result<ExitCode> {
                 )
             }
         },
+        CreateWhat::Notify(n) => return super::notify::create(&global, &args.common, n),
         CreateWhat::Secret {
             kind: CreateSecret::Git(a),
         } => {
@@ -162,7 +163,7 @@ pub fn run(global: GlobalArgs, args: CreateArgs) -> anyhow::Result<ExitCode> {
     block_on(apply(global, kind, object, args.common.no_wait))?
 }
 
-async fn apply(
+pub(crate) async fn apply(
     global: GlobalArgs,
     kind: Option<FluxKind>,
     mut object: Value,

@@ -41,6 +41,7 @@ pub fn run(global: GlobalArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
                 ),
             },
             GetWhat::All => (FluxKind::WITH_STATUS.to_vec(), None, true),
+            GetWhat::Notify(n) => return super::notify::get(&ctx, &args, n).await,
         };
         let selector = args
             .status_selector

@@ -15,6 +15,7 @@ pub mod get;
 pub mod install;
 pub mod kustomize;
 pub mod migrate;
+pub mod notify;
 pub mod reconcile;
 pub mod tree;
 pub mod version;
