@@ -170,6 +170,8 @@ pub async fn run(
             client.clone(),
             flotilla_notify::DispatchOptions::default(),
         ));
+        let dispatcher = sink.dispatcher().clone();
+        metrics.add_family(move || dispatcher.metrics().to_prometheus());
         crate::runtime::events::register_sink(&identity, sink)
     });
     let (loops_stop, loops_rx) = watch::channel(false);

@@ -61,14 +61,15 @@ impl Git {
     }
 }
 
-/// A local HTTP server standing in for a Slack incoming webhook: records each POSTed body.
+/// A local HTTP server standing in for a Slack incoming webhook: records each POSTed body and
+/// answers with `status` (a status line such as `200 OK`).
 struct Sink {
     port: u16,
     bodies: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Sink {
-    async fn start() -> Sink {
+    async fn start(status: &'static str) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -104,9 +105,10 @@ impl Sink {
                         seen.lock()
                             .unwrap()
                             .push(serde_json::from_slice(body).unwrap_or(Value::Null));
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-                            .await;
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                        );
+                        let _ = stream.write_all(resp.as_bytes()).await;
                         return;
                     }
                 });
@@ -171,11 +173,13 @@ async fn ready_reason(api: &Api<Kustomization>, name: &str) -> Option<(String, S
 async fn failing_health_check_sends_one_slack_message() {
     let cluster = DevCluster::start();
     let client = cluster.new_client();
-    let _controller = Controller::start(&cluster, |_| {});
+    let controller = Controller::start(&cluster, |_| {});
     let git = Git::start(&[("slow/deploy.yaml", UNREADY)]);
     create_source(&client, &git.url()).await;
 
-    let sink = Sink::start().await;
+    let sink = Sink::start("200 OK").await;
+    // A webhook that refuses every call (400: not retried), behind its own Alert.
+    let refusing = Sink::start("400 Bad Request").await;
     let providers = dynamic(
         &client,
         "notification.toolkit.fluxcd.io",
@@ -188,6 +192,13 @@ async fn failing_health_check_sends_one_slack_message() {
             "metadata": {"name": "slack", "namespace": NS},
             "spec": {"type": "slack", "channel": "general",
                      "address": format!("http://127.0.0.1:{}/services/T0/B0/x", sink.port)}}),
+    )
+    .await;
+    create(
+        &providers,
+        json!({"apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": "audit", "namespace": NS},
+            "spec": {"type": "generic", "address": format!("http://127.0.0.1:{}/", refusing.port)}}),
     )
     .await;
     let alerts = dynamic(
@@ -203,6 +214,14 @@ async fn failing_health_check_sends_one_slack_message() {
             "spec": {"providerRef": {"name": "slack"}, "eventSeverity": "error",
                      "eventSources": [{"kind": "Kustomization", "name": "*"}],
                      "summary": "dev cluster"}}),
+    )
+    .await;
+    create(
+        &alerts,
+        json!({"apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "audit", "namespace": NS},
+            "spec": {"providerRef": {"name": "audit"}, "eventSeverity": "error",
+                     "eventSources": [{"kind": "Kustomization", "name": "slow"}]}}),
     )
     .await;
     // Another Alert, suspended: it must send nothing.
@@ -264,6 +283,19 @@ async fn failing_health_check_sends_one_slack_message() {
         revision.as_str().unwrap().starts_with("main@sha1:"),
         "{revision}"
     );
+
+    // The refused delivery is counted as failed for its Provider on the controller's /metrics.
+    assert_eq!(refusing.bodies().len(), 1);
+    let (code, body) = http_get(controller.metrics_port, "/metrics").await;
+    assert_eq!(code, 200);
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        r#"flotilla_notification_deliveries_total{provider="flux-system/audit",result="failed"} 1"#,
+        r#"flotilla_notification_deliveries_total{provider="flux-system/slack",result="succeeded"} 1"#,
+        r#"flotilla_notification_deliveries_total{provider="flux-system/slack",result="failed"} 0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
 }
 
 fn hub_signature(token: &str, body: &[u8]) -> String {

@@ -72,7 +72,16 @@ async fn failing_health_check_yields_one_slack_message() {
     assert_eq!(body["attachments"][0]["color"], "danger");
     let m = dispatcher.metrics();
     assert_eq!((m.events_received, m.events_rate_limited), (3, 2));
-    assert_eq!(m.providers["flux-system/slack"].succeeded, 1);
+    let slack = m.providers["flux-system/slack"];
+    assert_eq!(
+        (slack.dispatched, slack.rate_limited, slack.succeeded),
+        (1, 2, 1)
+    );
+    let text = m.to_prometheus();
+    assert!(
+        text.contains(r#"flotilla_notification_deliveries_total{provider="flux-system/slack",result="rate_limited"} 2"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -317,6 +326,11 @@ async fn unusable_providers_are_counted_not_silent() {
         .await
         .unwrap();
     assert_eq!(outcome, Submitted::Dispatched(0));
-    assert_eq!(dispatcher.metrics().resolve_errors, 2);
-    assert_eq!(dispatcher.metrics().events_without_alert, 0);
+    let m = dispatcher.metrics();
+    assert_eq!(m.resolve_errors, 2);
+    assert_eq!(m.events_without_alert, 0);
+    // Each counts as a failure of its Provider, as a delivery that could not be made.
+    assert_eq!(m.providers["flux-system/tg"].failed, 1);
+    assert_eq!(m.providers["flux-system/missing"].failed, 1);
+    assert_eq!(m.failed(), 2);
 }

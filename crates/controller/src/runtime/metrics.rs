@@ -32,6 +32,21 @@ pub struct Metrics {
     objects: Mutex<BTreeMap<Key, ObjectMetrics>>,
     /// Reconcile results per controller: success, error.
     totals: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Families kept elsewhere (the notification dispatcher's), rendered after these.
+    families: Families,
+}
+
+/// Renders a metric family in the text format, at scrape time.
+type Family = Box<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Default)]
+struct Families(Mutex<Vec<Family>>);
+
+impl std::fmt::Debug for Families {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |v| v.len());
+        write!(f, "Families({n})")
+    }
 }
 
 impl Metrics {
@@ -76,6 +91,13 @@ impl Metrics {
     pub fn count_result(&self, controller: &'static str, result: &'static str) {
         let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
         *totals.entry((controller, result)).or_insert(0) += 1;
+    }
+
+    /// Adds metric families rendered by `render` (complete `# HELP`/`# TYPE` text) to every
+    /// scrape.
+    pub fn add_family(&self, render: impl Fn() -> String + Send + Sync + 'static) {
+        let mut families = self.families.0.lock().unwrap_or_else(|p| p.into_inner());
+        families.push(Box::new(render));
     }
 
     /// Drops a deleted object's series.
@@ -163,6 +185,11 @@ impl Metrics {
             let _ = writeln!(out, "controller_runtime_reconcile_total{{{labels}}} {n}");
         }
         drop(totals);
+        let families = self.families.0.lock().unwrap_or_else(|p| p.into_inner());
+        for render in families.iter() {
+            out.push_str(&render());
+        }
+        drop(families);
         if let Some(rss) = resident_bytes() {
             out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
             out.push_str("# TYPE process_resident_memory_bytes gauge\n");

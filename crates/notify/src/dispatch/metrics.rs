@@ -8,9 +8,15 @@ use std::sync::Mutex;
 /// Counters per Provider (`namespace/name`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProviderMetrics {
+    /// Deliveries started (one per event and matching Alert).
+    pub dispatched: u64,
+    /// Duplicates of an event sent to this Provider within the rate-limit window, not sent.
+    pub rate_limited: u64,
     /// Deliveries the service accepted.
     pub succeeded: u64,
-    /// Deliveries given up on (after retries, or not retryable).
+    /// Deliveries given up on (after retries, or not retryable), and events for this
+    /// Provider's Alerts that could not be sent because it is unusable (unsupported type,
+    /// missing Secret or address) or does not exist.
     pub failed: u64,
     /// Retried attempts.
     pub retries: u64,
@@ -73,11 +79,13 @@ impl MetricsSnapshot {
             "flotilla_notification_resolve_errors_total {}",
             self.resolve_errors
         );
-        out.push_str("# HELP flotilla_notification_deliveries_total Notifications per provider, by result.\n");
+        out.push_str("# HELP flotilla_notification_deliveries_total Notifications per provider: dispatched (started), rate_limited (duplicates not sent), and how started ones ended (succeeded, failed, skipped, dropped).\n");
         out.push_str("# TYPE flotilla_notification_deliveries_total counter\n");
         for (provider, m) in &self.providers {
             let provider = provider.replace('\\', "\\\\").replace('"', "\\\"");
             for (result, value) in [
+                ("dispatched", m.dispatched),
+                ("rate_limited", m.rate_limited),
                 ("succeeded", m.succeeded),
                 ("failed", m.failed),
                 ("skipped", m.skipped),

@@ -81,7 +81,8 @@ impl Default for DispatchOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Submitted {
     /// Deliveries started, one per matching Alert whose Provider is usable (unusable ones
-    /// are logged and counted in [`MetricsSnapshot::resolve_errors`]).
+    /// are logged and counted in [`MetricsSnapshot::resolve_errors`] and as failed for
+    /// their Provider).
     Dispatched(usize),
     /// An equal event was sent within the rate-limit window.
     RateLimited,
@@ -107,12 +108,21 @@ pub enum DispatchError {
 struct Inner<R> {
     resolver: R,
     options: DispatchOptions,
-    seen: Mutex<HashMap<String, Instant>>,
+    /// Rate-limit keys: when the event was first seen and the Providers it went to.
+    seen: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
     regexes: RegexCache,
     metrics: Metrics,
     pending: AtomicUsize,
     idle: Notify,
+}
+
+/// Where an event stands in the rate-limit window.
+enum Window {
+    /// Not seen within the window: its key (none when rate limiting is off).
+    First(Option<String>),
+    /// Seen: the Providers the first one went to.
+    Duplicate(Vec<String>),
 }
 
 /// Matches events to Alerts and delivers them through Providers.
@@ -195,11 +205,17 @@ impl<R: Resolver> Dispatcher<R> {
             bump(&inner.metrics.events_ignored);
             return Ok(Submitted::Ignored);
         }
-        if self.rate_limited(&event) {
-            bump(&inner.metrics.events_rate_limited);
-            tracing::debug!(object = %describe(&event), "discarding event, rate limiting duplicate events");
-            return Ok(Submitted::RateLimited);
-        }
+        let key = match self.rate_limit(&event) {
+            Window::Duplicate(providers) => {
+                bump(&inner.metrics.events_rate_limited);
+                for p in &providers {
+                    inner.metrics.provider(p, |m| m.rate_limited += 1);
+                }
+                tracing::debug!(object = %describe(&event), "discarding event, rate limiting duplicate events");
+                return Ok(Submitted::RateLimited);
+            }
+            Window::First(key) => key,
+        };
         let alerts = inner.resolver.alerts().await.map_err(|source| {
             bump(&inner.metrics.resolve_errors);
             DispatchError::Alerts {
@@ -210,6 +226,7 @@ impl<R: Resolver> Dispatcher<R> {
         let mut labels: Option<Option<BTreeMap<String, String>>> = None;
         let mut matched = 0;
         let mut started = 0;
+        let mut providers = Vec::new();
         for alert in &alerts {
             match alert::evaluate(alert, &event, &inner.regexes) {
                 Verdict::Skip => continue,
@@ -235,8 +252,14 @@ impl<R: Resolver> Dispatcher<R> {
                 }
             }
             matched += 1;
-            if self.deliver(alert, &event).await {
+            if let Some(provider) = self.deliver(alert, &event).await {
                 started += 1;
+                providers.push(provider);
+            }
+        }
+        if let Some(key) = key {
+            if let Some(entry) = lock(&inner.seen).get_mut(&key) {
+                entry.1 = providers;
             }
         }
         if matched == 0 {
@@ -247,52 +270,58 @@ impl<R: Resolver> Dispatcher<R> {
         Ok(Submitted::Dispatched(started))
     }
 
-    fn rate_limited(&self, event: &Event) -> bool {
+    fn rate_limit(&self, event: &Event) -> Window {
         let window = self.inner.options.rate_limit_window;
         if window.is_zero() {
-            return false;
+            return Window::First(None);
         }
         let key = event.rate_limit_key();
         let now = Instant::now();
         let mut seen = lock(&self.inner.seen);
         if seen.len() > 4096 {
-            seen.retain(|_, at| now.duration_since(*at) < window);
+            seen.retain(|_, (at, _)| now.duration_since(*at) < window);
         }
         match seen.get(&key) {
-            Some(at) if now.duration_since(*at) < window => true,
+            Some((at, providers)) if now.duration_since(*at) < window => {
+                Window::Duplicate(providers.clone())
+            }
             _ => {
-                seen.insert(key, now);
-                false
+                seen.insert(key.clone(), (now, Vec::new()));
+                Window::First(Some(key))
             }
         }
     }
 
-    /// Resolves the Alert's Provider and starts a delivery; false when nothing was started.
-    async fn deliver(&self, alert: &flotilla_api::Alert, event: &Event) -> bool {
+    /// Resolves the Alert's Provider and starts a delivery; the Provider's id when one was
+    /// started.
+    async fn deliver(&self, alert: &flotilla_api::Alert, event: &Event) -> Option<String> {
         let inner = &self.inner;
         let namespace = alert.namespace().unwrap_or_default();
         let provider_name = &alert.spec.provider_ref.name;
         let provider_id = format!("{namespace}/{provider_name}");
         let settings = match inner.resolver.provider(&namespace, provider_name).await {
             Ok(ProviderLookup::Found(settings)) => settings,
-            Ok(ProviderLookup::Suspended) => return false,
+            Ok(ProviderLookup::Suspended) => return None,
             Ok(ProviderLookup::NotFound) => {
                 bump(&inner.metrics.resolve_errors);
+                inner.metrics.provider(&provider_id, |m| m.failed += 1);
                 tracing::error!(alert = %format!("{namespace}/{}", alert.name_any()), provider = %provider_id, "Alert refers to a Provider that does not exist");
-                return false;
+                return None;
             }
             Err(e) => {
                 bump(&inner.metrics.resolve_errors);
+                inner.metrics.provider(&provider_id, |m| m.failed += 1);
                 tracing::error!(alert = %format!("{namespace}/{}", alert.name_any()), error = %e, "cannot use the Alert's Provider");
-                return false;
+                return None;
             }
         };
         let notifier = match Notifier::new(*settings) {
             Ok(n) => n,
             Err(e) => {
                 bump(&inner.metrics.resolve_errors);
+                inner.metrics.provider(&provider_id, |m| m.failed += 1);
                 tracing::error!(error = %e, "cannot use the Alert's Provider");
-                return false;
+                return None;
             }
         };
         let pending = inner.pending.fetch_add(1, Ordering::SeqCst);
@@ -300,21 +329,23 @@ impl<R: Resolver> Dispatcher<R> {
             self.finish();
             inner.metrics.provider(&provider_id, |m| m.dropped += 1);
             tracing::error!(provider = %provider_id, object = %describe(event), pending, "notification dropped: too many deliveries pending");
-            return false;
+            return None;
         }
         bump(&inner.metrics.deliveries);
+        inner.metrics.provider(&provider_id, |m| m.dispatched += 1);
         let semaphore = lock(&inner.semaphores)
             .entry(provider_id.clone())
             .or_insert_with(|| Arc::new(Semaphore::new(inner.options.provider_concurrency.max(1))))
             .clone();
         let event = alert::enrich(event, alert);
         let this = self.clone();
+        let id = provider_id.clone();
         tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            this.run_delivery(&provider_id, &notifier, &event).await;
+            this.run_delivery(&id, &notifier, &event).await;
             this.finish();
         });
-        true
+        Some(provider_id)
     }
 
     async fn run_delivery(&self, provider_id: &str, notifier: &Notifier, event: &Event) {
