@@ -1,5 +1,5 @@
 //! Image automation end to end: Debian's docker-registry (htpasswd), git http-backend behind basic auth, the dev cluster, the whole controller.
-//! The reference loop (build 10 after 9 → one commit changing only the marked newTag line → the Deployment runs it), an invalid policy regex, a registry 401.
+//! The reference loop (build 10 after 9 → one commit changing only the marked newTag line → the Deployment runs it), an invalid policy regex, a registry 401, and the automation following its policies and its GitRepository (not its interval).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -408,5 +408,149 @@ spec:
     );
     let evs = serde_json::to_string(&events(&client).await).unwrap();
     assert!(!evs.contains("wr0ng-pa55word"), "{evs}");
+    controller.stop().await.unwrap();
+}
+
+/// The automation's interval is an hour: each commit below can only come from a watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automation_follows_its_policies_and_its_git_repository() {
+    let cluster = DevCluster::start();
+    let reg = Registry::start(RegistryAuth::None);
+    let image = format!("{}/front-end", reg.host());
+    reg.push("front-end", &tag(9), None);
+    let overlay = |note: &str| {
+        format!(
+            "# {note}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n- name: front-end\n  newTag: {} # {{\"$imagepolicy\": \"flux-system:front-end:tag\"}}\n",
+            tag(9)
+        )
+    };
+    let first = GitRemote::start(&[("deploy/kustomization.yaml", overlay("first"))]);
+    let first_seed = first.git(&["rev-parse", "main"]).trim().to_string();
+    let client = cluster.new_client();
+    put_secret(
+        &client,
+        "git-auth",
+        &[("username", b"git"), ("password", b"s3cret-git")],
+    )
+    .await;
+    let git_repository = |url: &str| {
+        format!(
+            r#"apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: microservices, namespace: flux-system}}
+spec: {{interval: 1h, url: "{url}", ref: {{branch: main}}, secretRef: {{name: git-auth}}}}
+"#
+        )
+    };
+    cluster.kubectl_ok(
+        &["apply", "-f", "-"],
+        &format!(
+            r#"{}---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: front-end, namespace: flux-system}}
+spec: {{image: "{image}", interval: 1h, insecure: true}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: front-end, namespace: flux-system}}
+spec:
+  imageRepositoryRef: {{name: front-end}}
+  filterTags: {{pattern: '^main-[a-f0-9]+-(?P<build>[0-9]+)', extract: '$build'}}
+  policy: {{numerical: {{order: asc}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: microservices, namespace: flux-system}}
+spec:
+  interval: 1h
+  sourceRef: {{kind: GitRepository, name: microservices}}
+  git:
+    commit:
+      author: {{name: fluxcdbot, email: fluxcdbot@users.noreply.github.com}}
+  update: {{path: ./deploy, strategy: Setters}}
+"#,
+            git_repository(&first.server.url("microservices.git"))
+        ),
+    );
+    let controller = Controller::start(&cluster, |_| {});
+    let policies: Api<ImagePolicy> = Api::namespaced(client.clone(), NS);
+    let autos: Api<ImageUpdateAutomation> = Api::namespaced(client.clone(), NS);
+    until(&policies, "front-end", "policy at build 9", |o| {
+        o["status"]["latestRef"]["tag"] == tag(9).as_str()
+    })
+    .await;
+    until(&autos, "microservices", "automation ran", |o| {
+        ready_is(o, "True")
+    })
+    .await;
+    assert_eq!(first.git(&["rev-parse", "main"]).trim(), first_seed);
+
+    // A new tag, a rescan on request: the policy's new latestRef alone starts the automation.
+    reg.push("front-end", &tag(10), None);
+    use flotilla_ops::reconcile::request;
+    use flotilla_ops::FluxKind;
+    request(&client, FluxKind::ImageRepository, NS, "front-end")
+        .await
+        .unwrap();
+    until(&policies, "front-end", "policy at build 10", |o| {
+        o["status"]["latestRef"]["tag"] == tag(10).as_str()
+    })
+    .await;
+    let pushed = eventually(
+        Duration::from_secs(30),
+        "commit on the first remote",
+        || {
+            let head = first.git(&["rev-parse", "main"]).trim().to_string();
+            let seed = first_seed.clone();
+            async move { (head != seed).then_some(head) }
+        },
+    )
+    .await;
+    assert_eq!(
+        first
+            .git(&["rev-list", &format!("{first_seed}..main")])
+            .lines()
+            .count(),
+        1
+    );
+    until(&autos, "microservices", "lastPushCommit", |o| {
+        o["status"]["lastPushCommit"] == pushed.as_str()
+    })
+    .await;
+
+    // The GitRepository now points at another repository: its new artifact starts the
+    // automation, which pushes there.
+    let second = GitRemote::start(&[("deploy/kustomization.yaml", overlay("second"))]);
+    let second_seed = second.git(&["rev-parse", "main"]).trim().to_string();
+    cluster.kubectl_ok(
+        &["apply", "-f", "-"],
+        &git_repository(&second.server.url("microservices.git")),
+    );
+    eventually(
+        Duration::from_secs(30),
+        "commit on the second remote",
+        || {
+            let head = second.git(&["rev-parse", "main"]).trim().to_string();
+            let seed = second_seed.clone();
+            async move { (head != seed).then_some(()) }
+        },
+    )
+    .await;
+    let changed = support::changed_lines(&second.bare(), &second_seed, "main");
+    assert_eq!(
+        changed,
+        vec![
+            format!(
+                "-  newTag: {} # {{\"$imagepolicy\": \"flux-system:front-end:tag\"}}",
+                tag(9)
+            ),
+            format!(
+                "+  newTag: {} # {{\"$imagepolicy\": \"flux-system:front-end:tag\"}}",
+                tag(10)
+            ),
+        ]
+    );
+    assert_eq!(first.git(&["rev-parse", "main"]).trim(), pushed);
     controller.stop().await.unwrap();
 }

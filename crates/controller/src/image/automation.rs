@@ -44,6 +44,25 @@ impl Reconciler for ImageUpdateAutomationReconciler {
     ) -> impl Future<Output = Result<Success, Failure>> + Send + 'a {
         self.update(obj)
     }
+
+    // A new artifact revision of the GitRepository (a commit by someone else, or its URL now
+    // pointing at another repository) re-runs the automation at once, not at its interval.
+    fn git_source(&self, obj: &ImageUpdateAutomation) -> Option<(String, String)> {
+        let r = &obj.spec.source_ref;
+        (r.kind == "GitRepository").then(|| {
+            (
+                r.namespace
+                    .clone()
+                    .or_else(|| obj.namespace())
+                    .unwrap_or_default(),
+                r.name.clone(),
+            )
+        })
+    }
+
+    fn watches_git_sources(&self) -> bool {
+        true
+    }
 }
 
 impl Upstream<ImagePolicy> for ImageUpdateAutomationReconciler {

@@ -135,7 +135,9 @@ impl ImagePolicyReconciler {
                 _ => Failure::retry(
                     reasons::RECONCILIATION_FAILED,
                     format!(
-                        "cannot determine the latest tag of '{}': {e}",
+                        "ImagePolicy '{}/{}' cannot determine the latest tag of '{}': {e}",
+                        obj.namespace().unwrap_or_default(),
+                        obj.name_any(),
                         repo.spec.image
                     ),
                 ),

@@ -3,13 +3,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use flotilla_api::condition::reasons;
+use flotilla_api::condition::{reasons, types};
 use flotilla_api::image::{ImageRepository, ScanResult};
 use flotilla_image::{
     resolve_credentials, scan, Credentials, CredentialsError, DockerConfig, EcrTokenCache,
     ImageName, Provider, RegistryClient, RegistryOptions, ScanOptions, TagStore, DEFAULT_EXCLUSION,
 };
 use flotilla_source::redact;
+use kube::api::{Api, ListParams};
 use kube::ResourceExt;
 
 use super::{now, secret_data};
@@ -48,9 +49,55 @@ impl Reconciler for ImageRepositoryReconciler {
     ) -> impl Future<Output = Result<Success, Failure>> + Send + 'a {
         self.scan(obj)
     }
+
+    // The finalizer lets a deleted repository's stored tags go with it.
+    fn uses_finalizer(&self) -> bool {
+        true
+    }
+
+    fn finalize<'a>(
+        &'a self,
+        obj: &'a ImageRepository,
+    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
+        self.forget(obj)
+    }
 }
 
 impl ImageRepositoryReconciler {
+    /// Removes the deleted repository's tags from the store, unless another ImageRepository
+    /// that is not being deleted scans the same image (tags are stored per canonical name).
+    async fn forget(&self, obj: &ImageRepository) -> Result<(), Failure> {
+        let Ok(image) = ImageName::parse(&obj.spec.image) else {
+            // Never scanned: nothing was stored.
+            return Ok(());
+        };
+        let canonical = image.canonical();
+        let all: Api<ImageRepository> = Api::all(self.client.clone());
+        let others = all.list(&ListParams::default()).await.map_err(|e| {
+            Failure::retry(
+                reasons::RECONCILIATION_FAILED,
+                format!(
+                    "cannot list ImageRepositories to see whether '{canonical}' is still scanned: {}",
+                    redact(&e.to_string())
+                ),
+            )
+        })?;
+        let shared = others.items.iter().any(|o| {
+            o.metadata.deletion_timestamp.is_none()
+                && o.uid() != obj.uid()
+                && ImageName::parse(&o.spec.image).is_ok_and(|i| i.canonical() == canonical)
+        });
+        if shared {
+            tracing::debug!(image = %canonical, "tags kept: another ImageRepository scans this image");
+            return Ok(());
+        }
+        self.store
+            .remove(&canonical)
+            .map_err(|e| Failure::retry(types::STORAGE_OPERATION_FAILED, e.to_string()))?;
+        tracing::info!(image = %canonical, "stored tags removed");
+        Ok(())
+    }
+
     async fn scan(&self, obj: &mut ImageRepository) -> Result<Success, Failure> {
         let ns = obj.namespace().unwrap_or_default();
         let image = ImageName::parse(&obj.spec.image).map_err(|e| {
