@@ -258,9 +258,7 @@ pub async fn run(
     }
 
     if opts.kinds.contains(&Kind::Receiver) {
-        let reconciler = crate::notification::ReceiverReconciler::new(client.clone());
-        loops.spawn(crate::runtime::spawn(
-            reconciler,
+        loops.spawn(crate::notification::run_receivers(
             shared.clone(),
             harness.clone(),
             loops_rx.clone(),

@@ -198,3 +198,86 @@ fn an_unknown_provider_type_is_refused_with_one_line() {
     assert!(err.contains("invalid --type \"pigeon\""), "{err}");
     assert!(err.contains("slack"), "{err}");
 }
+
+/// Every CRD `flotilla install` applies except the notification ones, and flux-system: a
+/// cluster where Flux runs without its notification-controller.
+fn without_notification_crds(cluster: &DevCluster) {
+    let all = stdout(&flotilla(
+        Path::new("/nonexistent"),
+        &["install", "--export"],
+    ));
+    let crds: Vec<&str> = all
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: CustomResourceDefinition"))
+        .filter(|d| !d.contains("notification.toolkit.fluxcd.io"))
+        .collect();
+    assert!(crds.len() >= 4, "{} CRDs", crds.len());
+    cluster.kubectl_ok(
+        &["apply", "--server-side", "-f", "-"],
+        &crds.join("\n---\n"),
+    );
+    cluster.kubectl_ok(&["wait", "--for=condition=Established", "crd", "--all"], "");
+    cluster.kubectl_ok(&["create", "namespace", "flux-system"], "");
+}
+
+#[test]
+fn without_the_notification_crds_the_controller_says_so_once_and_stops_cleanly() {
+    let cluster = DevCluster::start_bare(Default::default());
+    without_notification_crds(&cluster);
+    // Two sources that fail on every attempt: a stream of distinct Warning events.
+    for name in ["one", "two"] {
+        cluster.kubectl_ok(
+            &["apply", "-f", "-"],
+            &format!(
+                "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  \
+                 name: {name}\n  namespace: flux-system\nspec:\n  interval: 1m\n  \
+                 url: file:///nonexistent/{name}.git\n  ref:\n    branch: main\n"
+            ),
+        );
+    }
+    let log = cluster.dir().join("controller.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(["controller", "--storage-path"])
+        .arg(cluster.dir().join("storage"))
+        .args([
+            "--storage-addr=127.0.0.1:0",
+            "--metrics-addr=127.0.0.1:0",
+            "--receiver-addr=127.0.0.1:0",
+            "--log-level=info",
+        ])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env("HOME", "/nonexistent-home")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut controller = Controller(child);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SIGTERM, as Kubernetes stops a pod: the controller must exit, not hang on the missing
+    // kinds.
+    let pid = controller.0.id().to_string();
+    assert!(Command::new("kill").arg(&pid).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = controller.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the controller did not stop on SIGTERM:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{status:?}\n{text}");
+    let count = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("Receiver CRD"), 1, "{text}");
+    assert_eq!(count("not sent to Alerts"), 1, "{text}");
+    assert_eq!(count("not dispatched"), 0, "{text}");
+    assert!(
+        count("reconcile error") + count("GitOperationFailed") + count("ERROR") >= 1,
+        "the sources never failed: {text}"
+    );
+}

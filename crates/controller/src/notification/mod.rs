@@ -9,14 +9,17 @@
 //! logs it with the Alert and Provider named and counts the event as failed in its metrics.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use flotilla_api::Receiver;
 use flotilla_notify::{DispatchOptions, Dispatcher, Event, KubeResolver, ReceiverError, Severity};
 use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Api, ListParams};
 use kube::ResourceExt;
+use tokio::sync::watch;
 
 use crate::runtime::events::{EventNote, EventSink, EventType};
-use crate::runtime::{Failure, Reconciler, Success};
+use crate::runtime::{Failure, HarnessOptions, Reconciler, Shared, Success};
 
 /// The provider and receiver types Flotilla handles (for the CLI's checks).
 pub use flotilla_notify::{ProviderKind, ReceiverType};
@@ -139,6 +142,59 @@ impl Reconciler for ReceiverReconciler {
         r.status.get_or_insert_with(Default::default).webhook_path = Some(path);
         Ok(Success::new("Succeeded", message))
     }
+}
+
+/// First wait before looking again for a missing Receiver CRD; doubles up to
+/// [`CRD_RECHECK_MAX`].
+pub const CRD_RECHECK_MIN: Duration = Duration::from_secs(10);
+/// Longest wait between two looks for a missing Receiver CRD.
+pub const CRD_RECHECK_MAX: Duration = Duration::from_secs(300);
+
+/// Whether the cluster serves Receivers (`Ok(false)`: the CRD is not installed).
+async fn receivers_served(client: &kube::Client) -> Result<bool, kube::Error> {
+    let api: Api<Receiver> = Api::all(client.clone());
+    match api.list_metadata(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the Receiver reconciler once the cluster serves Receivers, until `stop` is set.
+///
+/// Clusters without Flux's notification CRDs are common (Flux installed without its
+/// notification-controller). Rather than watch a resource that is not there, this says so
+/// once, looks again with backoff ([`CRD_RECHECK_MIN`] doubling to [`CRD_RECHECK_MAX`]), and
+/// returns as soon as `stop` is set.
+pub async fn run_receivers(shared: Shared, options: HarnessOptions, stop: watch::Receiver<bool>) {
+    let mut wait = CRD_RECHECK_MIN;
+    let mut told = false;
+    loop {
+        match receivers_served(&shared.client).await {
+            Ok(true) => break,
+            Ok(false) if !told => tracing::warn!(
+                recheck = ?wait,
+                "the Receiver CRD (receivers.notification.toolkit.fluxcd.io/v1) is not installed: \
+                 Receivers are not reconciled until it is (run `flotilla install`); not logged again"
+            ),
+            Err(e) if !told => {
+                tracing::warn!(error = %e, recheck = ?wait, "cannot tell whether the cluster serves Receivers; looking again later")
+            }
+            _ => {}
+        }
+        told = true;
+        let mut stopped = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        wait = (wait * 2).min(CRD_RECHECK_MAX);
+    }
+    if told {
+        tracing::info!("the cluster serves Receivers: starting the Receiver reconciler");
+    }
+    let reconciler = ReceiverReconciler::new(shared.client.clone());
+    crate::runtime::spawn(reconciler, shared, options, stop).await
 }
 
 /// Keeps the sink alive for as long as the controller runs.

@@ -37,6 +37,8 @@ pub struct MetricsSnapshot {
     pub events_without_alert: u64,
     /// Events never forwarded (trace severity).
     pub events_ignored: u64,
+    /// Events dropped because the Alert CRD is not installed.
+    pub events_not_installed: u64,
     /// Lookups that failed (Alerts, Providers, Secrets, labels); each is logged.
     pub resolve_errors: u64,
     /// Deliveries started (one per matching Alert).
@@ -66,6 +68,7 @@ impl MetricsSnapshot {
             ("rate_limited", self.events_rate_limited),
             ("no_alert", self.events_without_alert),
             ("ignored", self.events_ignored),
+            ("not_installed", self.events_not_installed),
         ] {
             let _ = writeln!(
                 out,
@@ -117,6 +120,7 @@ pub(crate) struct Metrics {
     pub events_rate_limited: AtomicU64,
     pub events_without_alert: AtomicU64,
     pub events_ignored: AtomicU64,
+    pub events_not_installed: AtomicU64,
     pub resolve_errors: AtomicU64,
     pub deliveries: AtomicU64,
     providers: Mutex<BTreeMap<String, ProviderMetrics>>,
@@ -145,6 +149,7 @@ impl Metrics {
             events_rate_limited: self.events_rate_limited.load(Ordering::Relaxed),
             events_without_alert: self.events_without_alert.load(Ordering::Relaxed),
             events_ignored: self.events_ignored.load(Ordering::Relaxed),
+            events_not_installed: self.events_not_installed.load(Ordering::Relaxed),
             resolve_errors: self.resolve_errors.load(Ordering::Relaxed),
             deliveries: self.deliveries.load(Ordering::Relaxed),
             providers,

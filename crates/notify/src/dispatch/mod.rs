@@ -64,6 +64,9 @@ pub struct DispatchOptions {
     pub provider_concurrency: usize,
     /// Deliveries pending or in flight overall; beyond it new ones are dropped and counted.
     pub max_pending: usize,
+    /// When the Alert CRD is not installed, how long events are counted and dropped before
+    /// the Alerts are listed again (the absence is logged once, not per event).
+    pub not_installed_recheck: Duration,
 }
 
 impl Default for DispatchOptions {
@@ -73,6 +76,7 @@ impl Default for DispatchOptions {
             retry: RetryPolicy::default(),
             provider_concurrency: 4,
             max_pending: 1024,
+            not_installed_recheck: Duration::from_secs(60),
         }
     }
 }
@@ -90,6 +94,8 @@ pub enum Submitted {
     NoMatchingAlert,
     /// Trace events are never forwarded.
     Ignored,
+    /// The Alert CRD is not installed: no Alert can take it.
+    AlertsNotInstalled,
 }
 
 /// Why an event could not be dispatched at all.
@@ -115,6 +121,8 @@ struct Inner<R> {
     metrics: Metrics,
     pending: AtomicUsize,
     idle: Notify,
+    /// Set while the Alert CRD is missing: when to list Alerts again.
+    not_installed_until: Mutex<Option<Instant>>,
 }
 
 /// Where an event stands in the rate-limit window.
@@ -169,6 +177,7 @@ impl<R: Resolver> Dispatcher<R> {
                 metrics: Metrics::default(),
                 pending: AtomicUsize::new(0),
                 idle: Notify::new(),
+                not_installed_until: Mutex::new(None),
             }),
         }
     }
@@ -216,13 +225,34 @@ impl<R: Resolver> Dispatcher<R> {
             }
             Window::First(key) => key,
         };
-        let alerts = inner.resolver.alerts().await.map_err(|source| {
-            bump(&inner.metrics.resolve_errors);
-            DispatchError::Alerts {
-                object: describe(&event),
-                source,
+        if lock(&inner.not_installed_until).is_some_and(|until| Instant::now() < until) {
+            bump(&inner.metrics.events_not_installed);
+            return Ok(Submitted::AlertsNotInstalled);
+        }
+        let alerts = match inner.resolver.alerts().await {
+            Ok(alerts) => {
+                if lock(&inner.not_installed_until).take().is_some() {
+                    tracing::info!("the Alert CRD is served again: events are sent to Alerts");
+                }
+                alerts
             }
-        })?;
+            Err(e @ ResolveError::NotInstalled { .. }) => {
+                bump(&inner.metrics.events_not_installed);
+                let recheck = inner.options.not_installed_recheck;
+                let was = lock(&inner.not_installed_until).replace(Instant::now() + recheck);
+                if was.is_none() {
+                    tracing::warn!(error = %e, ?recheck, "events are not sent to Alerts until the CRD is installed (checked again every {recheck:?}, not logged again)");
+                }
+                return Ok(Submitted::AlertsNotInstalled);
+            }
+            Err(source) => {
+                bump(&inner.metrics.resolve_errors);
+                return Err(DispatchError::Alerts {
+                    object: describe(&event),
+                    source,
+                });
+            }
+        };
         let mut labels: Option<Option<BTreeMap<String, String>>> = None;
         let mut matched = 0;
         let mut started = 0;

@@ -26,6 +26,14 @@ pub enum ResolveError {
     /// The Provider is unusable (missing Secret, unsupported type, …).
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The API server does not serve the kind: its CRD is not installed.
+    #[error("{what}: the server does not serve {resource}; install the notification CRDs (`flotilla install`)")]
+    NotInstalled {
+        /// What was being read.
+        what: String,
+        /// `plural.group/version`.
+        resource: &'static str,
+    },
 }
 
 /// A Provider lookup.
@@ -75,9 +83,15 @@ impl Resolver for KubeResolver {
         api.list(&ListParams::default())
             .await
             .map(|l| l.items)
-            .map_err(|source| ResolveError::Kube {
-                what: "listing Alerts".into(),
-                source,
+            .map_err(|source| match &source {
+                kube::Error::Api(status) if status.code == 404 => ResolveError::NotInstalled {
+                    what: "listing Alerts".into(),
+                    resource: "alerts.notification.toolkit.fluxcd.io/v1beta3",
+                },
+                _ => ResolveError::Kube {
+                    what: "listing Alerts".into(),
+                    source,
+                },
             })
     }
 

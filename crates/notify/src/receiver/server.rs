@@ -66,7 +66,12 @@ struct Entry {
 #[derive(Default)]
 struct Cache {
     entries: Vec<Arc<Entry>>,
+    /// When the Receivers were last read, or last failed to be read.
     fetched: Option<Instant>,
+    /// The last read failed: the failure was logged once; reads wait for the cache TTL
+    /// instead of following every unknown path, so a flood of calls never floods the API
+    /// server or the log.
+    failing: bool,
 }
 
 #[derive(Default)]
@@ -324,7 +329,7 @@ async fn lookup(state: &State, path: &str) -> Option<Arc<Entry>> {
         refresh(state, &mut cache).await;
     } else if let Some(found) = find(&cache, path) {
         return Some(found);
-    } else if age.is_some_and(|a| a >= state.options.miss_refresh_interval) {
+    } else if !cache.failing && age.is_some_and(|a| a >= state.options.miss_refresh_interval) {
         refresh(state, &mut cache).await;
     }
     find(&cache, path)
@@ -341,10 +346,25 @@ async fn refresh(state: &State, cache: &mut Cache) {
     let receivers = match api.list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(e) => {
-            tracing::error!(error = %e, "cannot list Receivers");
+            if !cache.failing {
+                match &e {
+                    kube::Error::Api(s) if s.code == 404 => tracing::warn!(
+                        "the Receiver CRD (receivers.notification.toolkit.fluxcd.io/v1) is not \
+                         installed: webhook calls get 404 until it is (run `flotilla install`)"
+                    ),
+                    _ => {
+                        tracing::error!(error = %e, retry_in = ?state.options.cache_ttl, "cannot list Receivers; serving the last list read")
+                    }
+                }
+            }
+            cache.failing = true;
+            cache.fetched = Some(Instant::now());
             return;
         }
     };
+    if std::mem::take(&mut cache.failing) {
+        tracing::info!("Receivers listed again");
+    }
     let mut entries = Vec::with_capacity(receivers.len());
     for receiver in receivers {
         let token = match receiver_token(&state.client, &receiver).await {
