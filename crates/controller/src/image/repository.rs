@@ -73,15 +73,19 @@ impl ImageRepositoryReconciler {
         };
         let canonical = image.canonical();
         let all: Api<ImageRepository> = Api::all(self.client.clone());
-        let others = all.list(&ListParams::default()).await.map_err(|e| {
-            Failure::retry(
-                reasons::RECONCILIATION_FAILED,
-                format!(
-                    "cannot list ImageRepositories to see whether '{canonical}' is still scanned: {}",
-                    redact(&e.to_string())
-                ),
-            )
-        })?;
+        // Without the list (a namespace-scoped install may not be allowed it) the tags stay: a
+        // stray file is cheaper than a deletion blocked on the finalizer.
+        let others = match all.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(
+                    image = %canonical,
+                    error = %redact(&e.to_string()),
+                    "stored tags kept: cannot list ImageRepositories to see whether the image is still scanned"
+                );
+                return Ok(());
+            }
+        };
         let shared = others.items.iter().any(|o| {
             o.metadata.deletion_timestamp.is_none()
                 && o.uid() != obj.uid()
