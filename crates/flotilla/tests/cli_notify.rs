@@ -125,6 +125,16 @@ fn exports_are_accepted_by_the_api_server_unchanged() {
             assert_eq!(&served["spec"][k], v, "{args:?} spec.{k}");
         }
     }
+    // A type outside Flux's list is refused by the API server too (the CRD's enum), naming
+    // the field.
+    let out = cluster.kubectl(
+        &["apply", "--dry-run=server", "-f", "-"],
+        "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata:\n  \
+         name: x\n  namespace: flux-system\nspec:\n  type: pigeon\n",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("spec.type"), "{err}");
 }
 
 #[test]
@@ -155,11 +165,32 @@ fn create_then_get_and_the_receiver_prints_its_webhook_path() {
             assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{printed}");
         }
     }
+    // A type Flux knows but Flotilla does not send to: accepted with a warning, and shown
+    // not ready with the reason.
+    let out = flotilla(
+        kc,
+        &[
+            "create",
+            "alert-provider",
+            "chat",
+            "--type=telegram",
+            "--channel=ops",
+        ],
+    );
+    let warned = String::from_utf8_lossy(&out.stderr).to_string();
+    stdout(&out);
+    assert!(warned.contains("does not send to it"), "{warned}");
     let providers = stdout(&flotilla(kc, &["get", "alert-providers"]));
     let lines: Vec<&str> = providers.lines().collect();
-    assert_eq!(lines.len(), 2, "{providers}");
+    assert_eq!(lines.len(), 3, "{providers}");
     assert!(lines[0].starts_with("NAME "), "{providers}");
     let cells: Vec<&str> = lines[1].split('\t').map(str::trim).collect();
+    assert_eq!(cells[..2], ["chat", "False"]);
+    assert!(
+        cells[2].contains("\"telegram\" is not supported"),
+        "{providers}"
+    );
+    let cells: Vec<&str> = lines[2].split('\t').map(str::trim).collect();
     assert_eq!(cells[..3], ["slack", "True", "Provider is Ready"]);
 
     let alerts = stdout(&flotilla(kc, &["get", "alerts", "-A"]));

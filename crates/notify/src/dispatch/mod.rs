@@ -114,8 +114,7 @@ pub enum DispatchError {
 struct Inner<R> {
     resolver: R,
     options: DispatchOptions,
-    /// Rate-limit keys: when the event was first seen and the Providers it went to.
-    seen: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    seen: Mutex<Seen>,
     semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
     regexes: RegexCache,
     metrics: Metrics,
@@ -123,6 +122,25 @@ struct Inner<R> {
     idle: Notify,
     /// Set while the Alert CRD is missing: when to list Alerts again.
     not_installed_until: Mutex<Option<Instant>>,
+}
+
+/// Rate-limit keys seen are pruned of expired ones once there are more than this.
+const PRUNE_AT: usize = 4096;
+
+/// Rate-limit keys: when the event was first seen and the Providers it went to.
+struct Seen {
+    entries: HashMap<String, (Instant, Vec<String>)>,
+    /// Size beyond which expired keys are dropped.
+    prune_at: usize,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            entries: HashMap::new(),
+            prune_at: PRUNE_AT,
+        }
+    }
 }
 
 /// Where an event stands in the rate-limit window.
@@ -171,7 +189,7 @@ impl<R: Resolver> Dispatcher<R> {
             inner: Arc::new(Inner {
                 resolver,
                 options,
-                seen: Mutex::new(HashMap::new()),
+                seen: Mutex::new(Seen::default()),
                 semaphores: Mutex::new(HashMap::new()),
                 regexes: RegexCache::default(),
                 metrics: Metrics::default(),
@@ -288,7 +306,7 @@ impl<R: Resolver> Dispatcher<R> {
             }
         }
         if let Some(key) = key {
-            if let Some(entry) = lock(&inner.seen).get_mut(&key) {
+            if let Some(entry) = lock(&inner.seen).entries.get_mut(&key) {
                 entry.1 = providers;
             }
         }
@@ -308,15 +326,19 @@ impl<R: Resolver> Dispatcher<R> {
         let key = event.rate_limit_key();
         let now = Instant::now();
         let mut seen = lock(&self.inner.seen);
-        if seen.len() > 4096 {
-            seen.retain(|_, (at, _)| now.duration_since(*at) < window);
+        if seen.entries.len() > seen.prune_at {
+            seen.entries
+                .retain(|_, (at, _)| now.duration_since(*at) < window);
+            // Prune again only when the map has doubled: pruning on every event once it is
+            // large made each event cost a walk over every key in the window.
+            seen.prune_at = (seen.entries.len() * 2).max(PRUNE_AT);
         }
-        match seen.get(&key) {
+        match seen.entries.get(&key) {
             Some((at, providers)) if now.duration_since(*at) < window => {
                 Window::Duplicate(providers.clone())
             }
             _ => {
-                seen.insert(key.clone(), (now, Vec::new()));
+                seen.entries.insert(key.clone(), (now, Vec::new()));
                 Window::First(Some(key))
             }
         }
