@@ -68,7 +68,7 @@ impl Reconciler for ImageUpdateAutomationReconciler {
 impl Upstream<ImagePolicy> for ImageUpdateAutomationReconciler {
     fn upstream_revision(&self, src: &ImagePolicy) -> Option<String> {
         let r = src.status.as_ref()?.latest_ref.as_ref()?;
-        Some(format!("{}:{}", r.name, r.tag))
+        Some(r.reference())
     }
 
     fn follows(&self, obj: &ImageUpdateAutomation, src: &ImagePolicy) -> bool {

@@ -2,13 +2,19 @@
 //!
 //! - [`ImageRepositoryReconciler`] scans a registry repository on its interval into a
 //!   [`flotilla_image::TagStore`] under `<storage_path>/image/tags` (tags never go to etcd)
-//!   and publishes `status.lastScanResult`.
+//!   and publishes `status.lastScanResult`; its finalizer removes the stored tags when the
+//!   last ImageRepository scanning that image is deleted.
 //! - [`ImagePolicyReconciler`] picks the latest tag from the stored scan; it follows its
 //!   ImageRepository (run with [`crate::runtime::spawn_following`]) so every new scan
 //!   re-evaluates it at once.
 //! - [`ImageUpdateAutomationReconciler`] rewrites `$imagepolicy`-marked values in the
-//!   GitRepository's branch, commits and pushes; it follows the ImagePolicies it selects, and
-//!   after a push asks the GitRepository to fetch at once (`reconcile.fluxcd.io/requestedAt`).
+//!   GitRepository's branch, commits and pushes; it follows the ImagePolicies it selects
+//!   (their `latestRef`) and its GitRepository (its artifact revision), and after a push asks
+//!   the GitRepository to fetch at once (`reconcile.fluxcd.io/requestedAt`).
+//!
+//! Flux v1beta2's `status.latestImage` is not written: Flux's v1 CRD (and ours, kept equal to
+//! it) has no such field, so the API server would prune it, or refuse the status write under
+//! strict field validation. `latestRef` carries the same data.
 
 mod automation;
 mod policy;
