@@ -536,6 +536,11 @@ fn custom_resources() {
     let w = c.json(&["get", "widget", "w1"]);
     assert_eq!(w["status"]["ready"], true);
     assert_eq!(w["metadata"]["generation"], 1);
+    // An object read back with its managedFields (the status entry carries `subresource`,
+    // newer than the embedded schema) replaces cleanly under strict validation.
+    let live = c.ok(&["get", "widget", "w1", "-o", "json", "--show-managed-fields"]);
+    assert!(live.contains("\"subresource\": \"status\""), "{live}");
+    c.ok_stdin(&["replace", "--validate=strict", "-f", "-"], &live);
     c.ok(&[
         "patch",
         "widget",

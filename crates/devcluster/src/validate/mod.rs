@@ -157,7 +157,12 @@ pub(crate) fn check(
         prune_unknown: true,
         apply_defaults: true,
     };
+    // The embedded v1.21.2 ObjectMeta predates managedFields[].subresource (v1.22), which
+    // this server writes itself: a client sending an object back must not have it refused
+    // or pruned, so it stays out of the schema check.
+    let subresources = take_managed_subresources(obj);
     let report = flotilla_schema::check(root, obj, &opts);
+    restore_managed_subresources(obj, subresources);
     unknown_fields(req, &report.unknown_fields)?;
     if !report.errors.is_empty() {
         let causes = report
@@ -172,4 +177,33 @@ pub(crate) fn check(
         return Err(ApiError::invalid(&res.group, &res.kind, &name, causes));
     }
     Ok(())
+}
+
+/// Removes `metadata.managedFields[i].subresource`, returning each entry's value by index.
+fn take_managed_subresources(obj: &mut Value) -> Vec<Option<Value>> {
+    let Some(entries) = obj
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    else {
+        return Vec::new();
+    };
+    entries
+        .iter_mut()
+        .map(|e| e.as_object_mut().and_then(|m| m.remove("subresource")))
+        .collect()
+}
+
+/// Puts back what [`take_managed_subresources`] removed.
+fn restore_managed_subresources(obj: &mut Value, taken: Vec<Option<Value>>) {
+    let Some(entries) = obj
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for (entry, value) in entries.iter_mut().zip(taken) {
+        if let (Some(m), Some(v)) = (entry.as_object_mut(), value) {
+            m.insert("subresource".into(), v);
+        }
+    }
 }
