@@ -92,6 +92,19 @@ async fn https_basic_auth_ready_new_commit_on_request_and_artifact_served() {
         obj["metadata"]["finalizers"],
         json!(["finalizers.fluxcd.io"])
     );
+    // Status and finalizer writes are owned by Flux's manager name, so tools reading
+    // managedFields (and Flux itself, after a migration) see the same owners.
+    let managers: Vec<(&str, Option<&str>)> = obj["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["manager"].as_str().unwrap(), e["subresource"].as_str()))
+        .collect();
+    assert!(
+        managers.contains(&("gotk-source-controller", Some("status")))
+            && managers.contains(&("gotk-source-controller", None)),
+        "{managers:?}"
+    );
     let path = artifact["path"].as_str().unwrap();
     assert!(path.starts_with("gitrepository/flux-system/app/") && path.ends_with(".tar.gz"));
     assert_eq!(

@@ -73,6 +73,8 @@ struct Ctx<R: Reconciler> {
     failures: FailureCounts,
     options: HarnessOptions,
     kind: &'static str,
+    /// Field manager of status and finalizer writes: `gotk-<controller>`, as Flux names it.
+    status_manager: String,
 }
 
 /// Why one pass of the harness itself failed (not the kind's work: that is a [`Failure`] on
@@ -188,7 +190,9 @@ fn spawn_with<R: Reconciler>(
         reconciler.controller_name(),
         shared.identity.clone(),
     );
+    let status_manager = format!("gotk-{}", reconciler.controller_name());
     let ctx = Arc::new(Ctx {
+        status_manager,
         reconciler,
         client: shared.client.clone(),
         events,
@@ -326,7 +330,7 @@ async fn reconcile_inner<R: Reconciler>(
                 .finalize(&obj)
                 .await
                 .map_err(HarnessError::Finalize)?;
-            set_finalizer(&api, obj.as_ref(), FINALIZER, false).await?;
+            set_finalizer(&api, obj.as_ref(), &ctx.status_manager, FINALIZER, false).await?;
             tracing::info!("finalized");
         }
         ctx.metrics.forget(ctx.kind, &ns, &name);
@@ -339,7 +343,7 @@ async fn reconcile_inner<R: Reconciler>(
         return Ok(Action::await_change());
     }
     if ctx.reconciler.uses_finalizer() && !has_finalizer {
-        set_finalizer(&api, obj.as_ref(), FINALIZER, true).await?;
+        set_finalizer(&api, obj.as_ref(), &ctx.status_manager, FINALIZER, true).await?;
     }
 
     let mut obj = (*obj).clone();
@@ -357,7 +361,7 @@ async fn reconcile_inner<R: Reconciler>(
         obj.mark_reconciling(reasons::PROGRESSING, &message);
         obj.mark_unknown(types::READY, reasons::PROGRESSING, &message);
         let now = status_of(&obj)?;
-        patch_status(&api, &obj, &written, &now).await?;
+        patch_status(&api, &obj, &ctx.status_manager, &written, &now).await?;
         written = now;
     }
 
@@ -419,7 +423,7 @@ async fn reconcile_inner<R: Reconciler>(
         }
     };
     let now = status_of(&obj)?;
-    patch_status(&api, &obj, &written, &now).await?;
+    patch_status(&api, &obj, &ctx.status_manager, &written, &now).await?;
     if let Some(event) = event {
         ctx.events.publish(&obj, &event).await;
     }

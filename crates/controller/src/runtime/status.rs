@@ -53,9 +53,11 @@ pub(crate) fn status_of<K: Object>(obj: &K) -> Result<Value, StatusError> {
 
 /// Writes `new` over `old` with a merge patch on the status subresource; fields present in
 /// `old` and gone from `new` are removed (nulls). Does nothing when they are equal.
+/// `manager` names the writer in managedFields (Flux: `gotk-<controller>`).
 pub async fn patch_status<K: Object>(
     api: &Api<K>,
     obj: &K,
+    manager: &str,
     old: &Value,
     new: &Value,
 ) -> Result<bool, StatusError> {
@@ -72,7 +74,10 @@ pub async fn patch_status<K: Object>(
     }
     api.patch_status(
         &obj.name_any(),
-        &PatchParams::default(),
+        &PatchParams {
+            field_manager: Some(manager.to_string()),
+            ..PatchParams::default()
+        },
         &Patch::Merge(json!({ "status": patch })),
     )
     .await
@@ -85,6 +90,7 @@ pub async fn patch_status<K: Object>(
 pub(crate) async fn set_finalizer<K: Object>(
     api: &Api<K>,
     obj: &K,
+    manager: &str,
     finalizer: &str,
     present: bool,
 ) -> Result<(), StatusError> {
@@ -105,7 +111,10 @@ pub(crate) async fn set_finalizer<K: Object>(
     match api
         .patch(
             &obj.name_any(),
-            &PatchParams::default(),
+            &PatchParams {
+                field_manager: Some(manager.to_string()),
+                ..PatchParams::default()
+            },
             &Patch::Merge(patch),
         )
         .await
