@@ -9,6 +9,9 @@ pub const PART_OF_LABEL: &str = "app.kubernetes.io/part-of";
 pub const PART_OF: &str = "flotilla";
 /// Name of the Deployment, ServiceAccount and Service.
 pub const NAME: &str = "flotilla-controller";
+/// ServiceAccount Flux's install creates and repositories name in a Kustomization's
+/// `spec.serviceAccountName` (e.g. the EKS walkthrough's); the controller impersonates it.
+pub const KUSTOMIZE_SA: &str = "kustomize-controller";
 
 /// What to install.
 #[derive(Debug, Clone)]
@@ -68,6 +71,10 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, InstallError> {
         "metadata": {"name": NAME, "namespace": ns, "labels": labels()},
     }));
     out.push(json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": KUSTOMIZE_SA, "namespace": ns, "labels": labels()},
+    }));
+    out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": format!("{NAME}-{ns}"), "labels": labels()},
         "rules": [
@@ -89,12 +96,16 @@ pub fn manifests(opts: &InstallOptions) -> Result<Vec<Value>, InstallError> {
         "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
     }));
     // Kustomizations apply arbitrary objects, as Flux's cluster-reconciler binding allows;
-    // tenants are narrowed with spec.serviceAccountName.
+    // tenants are narrowed with spec.serviceAccountName. Flux binds its kustomize-controller
+    // account too, so Kustomizations impersonating it keep working after a move to Flotilla.
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": format!("flotilla-cluster-reconciler-{ns}"), "labels": labels()},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
+        "subjects": [
+            {"kind": "ServiceAccount", "name": NAME, "namespace": ns},
+            {"kind": "ServiceAccount", "name": KUSTOMIZE_SA, "namespace": ns},
+        ],
     }));
     let mut ports = vec![
         json!({"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}),
@@ -175,5 +186,33 @@ mod tests {
         let c = &deploy["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], json!(true));
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], json!("/readyz"));
+    }
+
+    #[test]
+    fn kustomize_controller_account_is_cluster_admin_as_in_flux() {
+        let opts = InstallOptions {
+            namespace: "gitops".into(),
+            ..InstallOptions::default()
+        };
+        let m = manifests(&opts).expect("manifests");
+        let sa = m
+            .iter()
+            .find(|o| o["kind"] == "ServiceAccount" && o["metadata"]["name"] == KUSTOMIZE_SA)
+            .expect("kustomize-controller ServiceAccount");
+        assert_eq!(sa["metadata"]["namespace"], "gitops");
+        let bound = m.iter().any(|o| {
+            o["kind"] == "ClusterRoleBinding"
+                && o["roleRef"]["name"] == "cluster-admin"
+                && o["subjects"].as_array().is_some_and(|s| {
+                    s.contains(&json!({"kind": "ServiceAccount", "name": KUSTOMIZE_SA, "namespace": "gitops"}))
+                })
+        });
+        assert!(bound, "kustomize-controller not bound to cluster-admin");
+        // The AWS CDK app annotates the first ServiceAccount for IRSA: the controller's.
+        let first = m
+            .iter()
+            .find(|o| o["kind"] == "ServiceAccount")
+            .expect("sa");
+        assert_eq!(first["metadata"]["name"], NAME);
     }
 }
