@@ -87,7 +87,7 @@ pub struct BootstrapGitArgs {
     /// The cluster's directory in the repository, e.g. clusters/dev.
     #[arg(long, default_value = "./")]
     pub path: String,
-    /// HTTPS username.
+    /// HTTPS username (default with a password: git, as Flux).
     #[arg(short = 'u', long)]
     pub username: Option<String>,
     /// HTTPS password or token (also read from $GIT_PASSWORD).
@@ -102,7 +102,8 @@ pub struct BootstrapGitArgs {
     /// Passphrase of the private key.
     #[arg(long)]
     pub key_password: Option<String>,
-    /// Use the username/password over HTTPS (Flux's flag; the default when they are given).
+    /// HTTPS basic auth with the password or token (username git unless given); without
+    /// --password or $GIT_PASSWORD, the password is read from stdin. Refused for ssh:// URLs.
     #[arg(long)]
     pub token_auth: bool,
     /// How often the GitRepository is fetched.
@@ -120,7 +121,7 @@ pub struct BootstrapGitArgs {
     /// Commit author email.
     #[arg(long, default_value = "flotilla@users.noreply.local")]
     pub author_email: String,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (replacing bootstrap files another tool wrote, e.g. Flux's).
     #[arg(short = 's', long)]
     pub silent: bool,
     /// Wait until the sync Kustomization is Ready (--wait=false: stop after applying it).

@@ -1,5 +1,6 @@
 //! `flotilla bootstrap git`: sync files into the repository, install, sync, wait for Ready.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -63,13 +64,24 @@ pub fn run(global: GlobalArgs, args: BootstrapArgs) -> anyhow::Result<ExitCode> 
         opts.branch,
         bootstrap::redact(&opts.url)
     ));
-    let outcome = bootstrap::commit_and_push(&opts, &files, "Add Flotilla sync manifests")
-        .map_err(|e| {
-            fail(
-                EXIT_FAILURE,
-                format!("{e}; nothing was written to the repository or the cluster"),
-            )
-        })?;
+    let silent = a.silent;
+    let mut confirm = |foreign: &[String]| {
+        silent || {
+            ui.warning(&format!(
+                "{} exist and were not written by flotilla (a Flux bootstrap?)",
+                foreign.join(", ")
+            ));
+            ask("Replace them with Flotilla's? [y/N] ")
+        }
+    };
+    let outcome =
+        bootstrap::commit_and_push(&opts, &files, "Add Flotilla sync manifests", &mut confirm)
+            .map_err(|e| {
+                fail(
+                    EXIT_FAILURE,
+                    format!("{e}; nothing was written to the repository or the cluster"),
+                )
+            })?;
     if outcome.pushed {
         ui.success(&format!(
             "committed and pushed {} ({})",
@@ -150,15 +162,35 @@ fn options(global: &GlobalArgs, a: &BootstrapGitArgs) -> anyhow::Result<Bootstra
         o.namespace = ns.clone();
     }
     let scheme = a.url.split_once("://").map(|(s, _)| s).unwrap_or("");
-    match (scheme, &a.username, &a.password, &a.private_key_file) {
-        ("http" | "https" | "file", Some(u), Some(p), None) => {
-            o.basic = Some((u.clone(), p.clone()))
+    match (scheme, &a.username, &a.private_key_file) {
+        ("http" | "https" | "file", _, None) => {
+            let password = match (&a.password, a.token_auth) {
+                (Some(p), _) => Some(p.clone()),
+                (None, true) => Some(read_password(a.silent)?),
+                (None, false) => None,
+            };
+            match (password, &a.username) {
+                // Flux's bootstrap authenticates as `git` when only a password or token is given.
+                (Some(p), u) => {
+                    let user = u.clone().unwrap_or_else(|| bootstrap::DEFAULT_USERNAME.into());
+                    o.basic = Some((user, p));
+                }
+                (None, Some(_)) => {
+                    return Err(fail(
+                        2,
+                        "--username needs --password (or $GIT_PASSWORD, or --token-auth to be asked for it)",
+                    ))
+                }
+                (None, None) => {}
+            }
         }
-        ("http" | "https" | "file", None, _, None) => {}
-        ("http" | "https" | "file", Some(_), None, _) => {
-            return Err(fail(2, "--username needs --password (or $GIT_PASSWORD)"))
+        ("ssh", _, _) if a.token_auth => {
+            return Err(fail(
+                2,
+                "--token-auth is HTTPS basic auth: give the repository's https:// URL, or use --private-key-file with ssh://",
+            ))
         }
-        ("ssh", None, _, Some(key)) => {
+        ("ssh", None, Some(key)) => {
             let read = |p: &std::path::Path| {
                 std::fs::read_to_string(p)
                     .map_err(|e| fail(2, format!("reading {}: {e}", p.display())))
@@ -177,13 +209,13 @@ fn options(global: &GlobalArgs, a: &BootstrapGitArgs) -> anyhow::Result<Bootstra
                 passphrase: a.key_password.clone(),
             });
         }
-        ("ssh", None, _, None) => {
+        ("ssh", None, None) => {
             return Err(fail(
                 2,
                 "ssh:// URLs need --private-key-file and --known-hosts-file",
             ))
         }
-        ("ssh", Some(_), _, _) | ("http" | "https" | "file", _, _, Some(_)) => {
+        ("ssh", Some(_), _) | ("http" | "https" | "file", _, Some(_)) => {
             return Err(fail(
                 2,
                 "--username/--password are for http(s):// URLs, --private-key-file for ssh:// URLs",
@@ -200,6 +232,55 @@ fn options(global: &GlobalArgs, a: &BootstrapGitArgs) -> anyhow::Result<Bootstra
         }
     }
     Ok(o)
+}
+
+/// One answer line from stdin; yes only for `y`/`yes`.
+fn ask(question: &str) -> bool {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// `--token-auth` without a password: one line from stdin, as Flux does (echo off on a
+/// terminal; a pipe works for scripts). With `--silent` a terminal is not asked.
+fn read_password(silent: bool) -> anyhow::Result<String> {
+    let tty = std::io::stdin().is_terminal();
+    if tty && silent {
+        return Err(fail(
+            2,
+            "--token-auth needs --password or $GIT_PASSWORD with --silent (it asks for nothing)",
+        ));
+    }
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    if tty {
+        eprint!("Please enter your Git repository password: ");
+        let _ = std::io::stderr().flush();
+        stty("-echo");
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if tty {
+        stty("echo");
+        eprintln!();
+    }
+    read.map_err(|e| fail(2, format!("reading the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(fail(
+            2,
+            "--token-auth: no password on stdin; give --password or set $GIT_PASSWORD",
+        ));
+    }
+    Ok(password)
 }
 
 fn resource(obj: &Value) -> ApiResource {
