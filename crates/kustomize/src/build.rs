@@ -19,6 +19,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         opts,
         warnings: Vec::new(),
         track_transformations: false,
+        openapi: Default::default(),
     };
 
     // Load the root kustomization (or generate Flux's), with the controller's overrides.
@@ -38,6 +39,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
                 opts,
                 warnings: Vec::new(),
                 track_transformations: false,
+                openapi: Default::default(),
             },
             &v,
             "kustomization.yaml",
@@ -48,6 +50,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         .build_metadata
         .iter()
         .any(|m| m == "transformerAnnotations");
+    level::enter_openapi(&mut ctx, &loader, &k, true)?;
     // Every level: resources, generators, components, transformers.
     let Acc {
         resmap,
@@ -55,6 +58,12 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         vars: var_list,
     } = level::accumulate(&mut ctx, &loader, &k, Acc::default())?;
     let mut list = resmap.list;
+    ctx.openapi
+        .check_kinds(&list)
+        .map_err(|source| BuildError::OpenApi {
+            dir: loader.root().display().to_string(),
+            source,
+        })?;
 
     // Once, at the top: these need every object's final name, so no level can do them.
     add_hashes(&mut list);

@@ -1,9 +1,11 @@
 //! The build's error type: every failure names the kustomization directory (and file or field) at fault.
 
+use crate::crds::CrdError;
 use crate::fieldspec::FieldSpecError;
 use crate::generators::GeneratorError;
 use crate::kustomization::KustomizationError;
 use crate::loader::LoadError;
+use crate::openapi::OpenApiError;
 use crate::read::ReadError;
 use crate::resmap::ResMapError;
 use crate::transform::TransformError;
@@ -77,5 +79,21 @@ pub enum BuildError {
         path: String,
         /// Both failures.
         message: String,
+    },
+    /// The `openapi:` field could not be used.
+    #[error("{dir}: {source}")]
+    OpenApi {
+        /// The kustomization directory.
+        dir: String,
+        /// What is wrong.
+        source: OpenApiError,
+    },
+    /// A `crds:` file could not be used.
+    #[error("{dir}: loading CRDs: {source}")]
+    Crds {
+        /// The kustomization directory.
+        dir: String,
+        /// What is wrong.
+        source: CrdError,
     },
 }

@@ -8,11 +8,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::crds::{self, CrdError};
 use crate::error::BuildError;
 use crate::fieldspec::{FieldSpec, TransformerConfig};
 use crate::generators::{self, GeneratorOptions};
 use crate::kustomization::Kustomization;
 use crate::loader::{find_kustomization_file, Loader};
+use crate::openapi::OpenApi;
 use crate::options::BuildOptions;
 use crate::read;
 use crate::resmap::ResMap;
@@ -40,6 +42,24 @@ pub struct Ctx<'a> {
     pub warnings: Vec<String>,
     /// Record which transformers ran over each object (buildMetadata transformerAnnotations).
     pub track_transformations: bool,
+    /// The schema strategic merges use (`openapi:`), one setting for the whole build.
+    pub openapi: OpenApi,
+}
+
+/// Takes a kustomization's `openapi:` into account (`top` for the root kustomization).
+pub fn enter_openapi(
+    ctx: &mut Ctx<'_>,
+    loader: &Loader,
+    k: &Kustomization,
+    top: bool,
+) -> Result<(), BuildError> {
+    let file = loader.root().join(&k.file_name).display().to_string();
+    ctx.openapi
+        .enter(loader, &file, k.field("openapi"), top)
+        .map_err(|source| BuildError::OpenApi {
+            dir: dir_of(loader),
+            source,
+        })
 }
 
 fn defaults() -> Result<&'static TransformerConfig, BuildError> {
@@ -150,19 +170,6 @@ pub fn accumulate(
             ));
         }
     }
-    if let Some(o) = k.field("openapi").as_object() {
-        let builtin = o.keys().all(|key| key == "version")
-            && o.get("version")
-                .and_then(Value::as_str)
-                .is_none_or(|v| v.is_empty() || v == "v1.21.2");
-        if !builtin {
-            return Err(unsupported(
-                loader,
-                "openapi",
-                "a custom OpenAPI schema is not applied (strategic merges use the built-in Kubernetes v1.21.2 schema); remove the field or express list merges as JSON patches",
-            ));
-        }
-    }
     if !k.list("validators").is_empty() {
         return Err(unsupported(
             loader,
@@ -200,9 +207,20 @@ pub fn accumulate(
             source,
         })?;
     for c in &k.crds {
-        // CRD files are read (so a missing one fails as in kustomize); their object-ref
-        // extensions for name references are not interpreted.
-        loader.read(c)?;
+        let crd_err = |source| BuildError::Crds {
+            dir: dir_of(loader),
+            source,
+        };
+        let text = loader
+            .read_string(c)
+            .map_err(|e| crd_err(CrdError::Load(e)))?;
+        let tc = crds::config_from_text(&text, c).map_err(crd_err)?;
+        acc.config.merge(&tc).map_err(|source| {
+            crd_err(CrdError::Config {
+                file: c.clone(),
+                source,
+            })
+        })?;
     }
 
     // Step 3: generators.
@@ -256,6 +274,7 @@ pub fn accumulate(
     for path in &k.components {
         let sub = loader.sub(path)?;
         let ck = load_kustomization(ctx, &sub)?;
+        enter_openapi(ctx, &sub, &ck, false)?;
         if ck.kind != "Component" {
             return Err(BuildError::Resource {
                 dir: dir_of(loader),
@@ -271,7 +290,7 @@ pub fn accumulate(
     }
 
     // Step 5: this level's transformers, in kustomize's order.
-    run_transformers(loader, k, &mut acc, ctx.track_transformations)?;
+    run_transformers(loader, k, &mut acc, ctx.track_transformations, &ctx.openapi)?;
     acc.resmap.reindex();
 
     // Step 6: vars are bound to the objects they read now; they are expanded at the top.
@@ -317,6 +336,7 @@ fn accumulate_resource(
     if full.is_dir() {
         let sub = loader.sub(path)?;
         let sk = load_kustomization(ctx, &sub)?;
+        enter_openapi(ctx, &sub, &sk, false)?;
         if sk.kind == "Component" {
             return Err(BuildError::Resource {
                 dir: dir_of(loader),
@@ -509,6 +529,7 @@ fn run_transformers(
     k: &Kustomization,
     acc: &mut Acc,
     track: bool,
+    openapi: &OpenApi,
 ) -> Result<(), BuildError> {
     let e = tr(loader);
     let tc = acc.config.clone();
@@ -517,13 +538,13 @@ fn run_transformers(
     let rec = |list: &mut Vec<Resource>, kind: &str| record(list, track, &here, kind, None);
     // 1. patchesStrategicMerge
     if !k.list("patchesStrategicMerge").is_empty() {
-        patches::patches_strategic_merge(list, loader, k.list("patchesStrategicMerge"))
+        patches::patches_strategic_merge(list, loader, k.list("patchesStrategicMerge"), openapi)
             .map_err(&e)?;
         rec(list, "PatchStrategicMergeTransformer");
     }
     // 2. patches
     for p in k.list("patches") {
-        patches::patch_entry(list, loader, p).map_err(&e)?;
+        patches::patch_entry(list, loader, p, openapi).map_err(&e)?;
         rec(list, "PatchTransformer");
     }
     // 3. namespace
@@ -606,7 +627,7 @@ fn run_transformers(
     // Then the `transformers:` field, in order.
     for entry in k.list("transformers") {
         for doc in plugin_configs(loader, entry, "transformers")? {
-            run_builtin_transformer(loader, &doc, &tc, list).map_err(&e)?;
+            run_builtin_transformer(loader, &doc, &tc, list, openapi).map_err(&e)?;
             let file = match entry {
                 Value::String(f) if !f.contains('\n') => loader.rel_path(f),
                 _ => here.clone(),
@@ -645,6 +666,7 @@ fn run_builtin_transformer(
     doc: &Value,
     tc: &TransformerConfig,
     list: &mut Vec<Resource>,
+    openapi: &OpenApi,
 ) -> Result<(), TransformError> {
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
     let specs = specs_of(doc)?;
@@ -700,7 +722,7 @@ fn run_builtin_transformer(
             let count = r.get("count").and_then(Value::as_i64).unwrap_or(0);
             replicas::run(list, name, count, &specs)
         }
-        "PatchTransformer" => patches::patch_entry(list, loader, doc),
+        "PatchTransformer" => patches::patch_entry(list, loader, doc, openapi),
         "PatchStrategicMergeTransformer" => {
             let mut entries: Vec<Value> = doc
                 .get("paths")
@@ -710,7 +732,7 @@ fn run_builtin_transformer(
             if let Some(p) = doc.get("patches").and_then(Value::as_str) {
                 entries.push(Value::String(p.to_string()));
             }
-            patches::patches_strategic_merge(list, loader, &entries)
+            patches::patches_strategic_merge(list, loader, &entries, openapi)
         }
         "PatchJson6902Transformer" => {
             let mut e = doc.clone();

@@ -1,6 +1,7 @@
 //! Kustomize v5.5.0 builds: loader with root restriction, generators, transformers, patches, name references, ordering.
 
 mod build;
+pub mod crds;
 pub mod error;
 pub mod fieldspec;
 pub mod flux;
@@ -11,6 +12,7 @@ pub mod kustomization;
 mod level;
 pub mod loader;
 pub mod nameref;
+pub mod openapi;
 pub mod options;
 pub mod order;
 pub mod patch;

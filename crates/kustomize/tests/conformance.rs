@@ -114,6 +114,13 @@ fn case_fixtures() -> Vec<Fixture> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        // FLOTILLA_CASES=word runs only the cases whose file name contains it.
+        .filter(|p| {
+            std::env::var("FLOTILLA_CASES").map_or(true, |w| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(w.as_str()))
+            })
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();

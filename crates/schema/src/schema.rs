@@ -100,26 +100,111 @@ impl Schema {
         })
     }
 
+    /// Builds a schema from an OpenAPI v2 (Swagger) document such as `kustomize openapi
+    /// fetch` writes: `definitions` whose kinds are named by `x-kubernetes-group-version-kind`,
+    /// `$ref`s to `#/definitions/<name>`, merge keys in `x-kubernetes-patch-merge-key` and
+    /// `x-kubernetes-patch-strategy`. Kinds the document does not define have no type here
+    /// (the built-in Kubernetes definitions are not consulted). Every definition is built up
+    /// front, so an unusable one is reported now rather than on first navigation.
+    pub fn from_openapi_v2(document: &Value) -> Result<Schema, SchemaError> {
+        let invalid = |path: &str, message: &str| SchemaError::Invalid {
+            path: path.to_string(),
+            message: message.to_string(),
+        };
+        let definitions = match document.get("definitions") {
+            None | Some(Value::Null) => &serde_json::Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(invalid("definitions", "must be an object of named schemas")),
+        };
+        if deeper_than(document, MAX_DEPTH) {
+            return Err(invalid(
+                "definitions",
+                &format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let mut resources = Vec::new();
+        for (name, def) in definitions {
+            if !def.is_object() {
+                return Err(invalid(&format!("definitions.{name}"), "must be an object"));
+            }
+            let gvks = match def.get("x-kubernetes-group-version-kind") {
+                None | Some(Value::Null) => continue,
+                Some(Value::Array(gvks)) => gvks,
+                Some(_) => {
+                    return Err(invalid(
+                        &format!("definitions.{name}.x-kubernetes-group-version-kind"),
+                        "must be a list of {group, version, kind}",
+                    ))
+                }
+            };
+            for gvk in gvks {
+                let part = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or("");
+                let (group, version, kind) = (part("group"), part("version"), part("kind"));
+                if kind.is_empty() || version.is_empty() {
+                    continue;
+                }
+                let api_version = if group.is_empty() {
+                    version.to_string()
+                } else {
+                    format!("{group}/{version}")
+                };
+                resources.push(serde_json::json!({
+                    "apiVersion": api_version, "kind": kind, "definition": name
+                }));
+            }
+        }
+        let text =
+            serde_json::json!({"definitions": definitions, "resources": resources}).to_string();
+        let index = lazy::scan::scan(&text).map_err(|e| {
+            invalid(
+                "definitions",
+                &format!("unreadable at byte {}: {}", e.at, e.message),
+            )
+        })?;
+        let schema = Schema::parse_definitions(Cow::Owned(text), &index, false)?;
+        if let NodeStore::Lazy(defs) = &schema.nodes {
+            defs.build_all()?;
+        }
+        Ok(schema)
+    }
+
     fn parse_kubernetes(text: &'static str, index: &RawIndex) -> Result<Schema, SchemaError> {
-        let definitions =
-            LazyDefinitions::new(Cow::Borrowed(text), index, vec![lazy::plain_string()])?;
-        let object_meta =
-            definitions
-                .find(OBJECT_META)
-                .ok_or_else(|| SchemaError::UnresolvedRef {
-                    path: "definitions".to_string(),
-                    reference: OBJECT_META.to_string(),
-                })?;
-        let plain_string = definitions.extra(0);
+        Schema::parse_definitions(Cow::Borrowed(text), index, true)
+    }
+
+    fn parse_definitions(
+        text: Cow<'static, str>,
+        index: &RawIndex,
+        builtin: bool,
+    ) -> Result<Schema, SchemaError> {
         let listed: Value = match &index.resources {
             Some(r) => {
                 serde_json::from_str(&text[r.clone()]).map_err(|source| SchemaError::Json {
-                    what: "embedded Kubernetes v1.21.2 schema resources".to_string(),
+                    what: if builtin {
+                        "embedded Kubernetes v1.21.2 schema resources".to_string()
+                    } else {
+                        "custom schema resources".to_string()
+                    },
                     source,
                 })?
             }
             None => Value::Null,
         };
+        let definitions = LazyDefinitions::new(text, index, vec![lazy::plain_string()])?;
+        let plain_string = definitions.extra(0);
+        // Only the built-in schema must have ObjectMeta: resource roots of other schemas
+        // borrow the built-in one (see `TypeRef::field`).
+        let object_meta = match definitions.find(OBJECT_META) {
+            Some(id) => id,
+            None if !builtin => plain_string,
+            None => {
+                return Err(SchemaError::UnresolvedRef {
+                    path: "definitions".to_string(),
+                    reference: OBJECT_META.to_string(),
+                })
+            }
+        };
+
         let mut resources = Vec::new();
         for (i, r) in listed
             .as_array()
@@ -173,7 +258,7 @@ impl Schema {
             by_kind,
             object_meta,
             plain_string,
-            builtin: true,
+            builtin,
         })
     }
 
@@ -517,6 +602,40 @@ mod tests {
         for (schema, at) in cases {
             let err = Schema::from_openapi_v3(&schema).expect_err("invalid schema");
             assert!(err.to_string().contains(&format!("at {at}:")), "{err}");
+        }
+    }
+
+    #[test]
+    fn custom_v2_schema_gives_kinds_their_merge_keys() {
+        let doc = serde_json::json!({"definitions": {
+            "x.Foo": {"type": "object",
+                "x-kubernetes-group-version-kind": [{"group": "example.com", "version": "v1", "kind": "Foo"}],
+                "properties": {"spec": {"$ref": "#/definitions/x.Spec"}}},
+            "x.Spec": {"type": "object", "properties": {"items": {"type": "array",
+                "items": {"type": "object"},
+                "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "merge"}}}
+        }});
+        let s = Schema::from_openapi_v2(&doc).expect("valid");
+        assert!(!s.is_builtin());
+        let items = s
+            .for_kind("example.com/v1", "Foo")
+            .and_then(|t| t.field("spec"))
+            .and_then(|t| t.field("items"))
+            .expect("navigable");
+        assert_eq!(items.patch_merge_key(), Some("id"));
+        assert!(items.patch_strategy().merge);
+        // The built-in kinds are not part of a custom schema.
+        assert!(s.for_kind("apps/v1", "Deployment").is_none());
+    }
+
+    #[test]
+    fn custom_v2_schema_errors() {
+        for doc in [
+            serde_json::json!({"definitions": [1]}),
+            serde_json::json!({"definitions": {"a": 1}}),
+            serde_json::json!({"definitions": {"a": {"properties": {"b": {"$ref": "#/definitions/none"}}}}}),
+        ] {
+            assert!(Schema::from_openapi_v2(&doc).is_err(), "{doc}");
         }
     }
 }

@@ -51,24 +51,29 @@ fn same_kind(a: &Value, b: &Value) -> bool {
     kind_name(a) == kind_name(b)
 }
 
-/// Applies `patch` to `target` (kustomize's `patchstrategicmerge.Filter`). `None` means the
-/// patch deleted the whole object.
-pub fn merge_object(target: Value, patch: &Value) -> Result<Option<Value>, SmpError> {
-    let schema = root_schema(&target).or_else(|| root_schema(patch));
+/// Applies `patch` to `target` (kustomize's `patchstrategicmerge.Filter`) with the merge keys
+/// of `types` (the built-in Kubernetes schema, or the custom one of `openapi: path:`). `None`
+/// means the patch deleted the whole object.
+pub fn merge_object(
+    target: Value,
+    patch: &Value,
+    types: &Schema,
+) -> Result<Option<Value>, SmpError> {
+    let schema = root_schema(types, &target).or_else(|| root_schema(types, patch));
     let mut path = Vec::new();
-    walk(Some(target), Some(patch.clone()), schema, &mut path)
+    walk(types, Some(target), Some(patch.clone()), schema, &mut path)
 }
 
-fn root_schema(v: &Value) -> Option<TypeRef<'static>> {
+fn root_schema<'s>(types: &'s Schema, v: &Value) -> Option<TypeRef<'s>> {
     let kind = v.get("kind")?.as_str()?;
     let av = v.get("apiVersion")?.as_str()?;
     if kind.is_empty() || av.is_empty() {
         return None;
     }
-    Schema::kubernetes().for_kind(av, kind)
+    types.for_kind(av, kind)
 }
 
-fn field_schema(s: Option<TypeRef<'static>>, name: &str) -> Option<TypeRef<'static>> {
+fn field_schema<'s>(s: Option<TypeRef<'s>>, name: &str) -> Option<TypeRef<'s>> {
     let s = s?;
     s.field(name).or_else(|| s.values())
 }
@@ -78,29 +83,30 @@ fn missing_or_null(v: &Option<Value>) -> bool {
 }
 
 /// The walk of kyaml: `dest` is the target side, `origin` the patch side.
-fn walk(
+fn walk<'s>(
+    types: &'s Schema,
     dest: Option<Value>,
     origin: Option<Value>,
-    schema: Option<TypeRef<'static>>,
+    schema: Option<TypeRef<'s>>,
     path: &mut Vec<String>,
 ) -> Result<Option<Value>, SmpError> {
     // A field without a schema may still be an embedded object with its own kind.
     let schema = schema.or_else(|| {
         dest.as_ref()
             .filter(|d| !d.is_null())
-            .and_then(root_schema)
+            .and_then(|d| root_schema(types, d))
             .or_else(|| {
                 origin
                     .as_ref()
                     .filter(|o| !o.is_null())
-                    .and_then(root_schema)
+                    .and_then(|o| root_schema(types, o))
             })
     });
     let first = [&dest, &origin]
         .into_iter()
         .find_map(|s| s.as_ref().filter(|v| !v.is_null()));
     let Some(first) = first else {
-        return walk_map(dest, origin, schema, path);
+        return walk_map(types, dest, origin, schema, path);
     };
     for other in [&dest, &origin].into_iter().flatten() {
         if !other.is_null() && !same_kind(first, other) {
@@ -112,11 +118,11 @@ fn walk(
         }
     }
     match first {
-        Value::Object(_) => walk_map(dest, origin, schema, path),
+        Value::Object(_) => walk_map(types, dest, origin, schema, path),
         Value::Array(_) => {
             let associative = schema.is_some_and(|s| s.patch_strategy().merge);
             if associative {
-                walk_assoc(dest, origin, schema, path)
+                walk_assoc(types, dest, origin, schema, path)
             } else {
                 // Non-associative lists: the patch's list wins as a whole.
                 Ok(if origin.is_some() { origin } else { dest })
@@ -170,10 +176,11 @@ fn seq_directive(origin: &mut Value) -> Result<Directive, SmpError> {
     Ok(d)
 }
 
-fn walk_map(
+fn walk_map<'s>(
+    types: &'s Schema,
     dest: Option<Value>,
     origin: Option<Value>,
-    schema: Option<TypeRef<'static>>,
+    schema: Option<TypeRef<'s>>,
     path: &mut Vec<String>,
 ) -> Result<Option<Value>, SmpError> {
     let mut origin = origin;
@@ -224,7 +231,7 @@ fn walk_map(
         let d = dest_map.remove(&key);
         let o = origin_map.and_then(|m| m.get(&key)).cloned();
         path.push(key.clone());
-        let res = walk(d, o.clone(), field_schema(schema, &key), path)?;
+        let res = walk(types, d, o.clone(), field_schema(schema, &key), path)?;
         path.pop();
         match res {
             Some(Value::Null) if o.is_none() => {
@@ -335,10 +342,11 @@ fn match_values(a: &[String], b: &[String]) -> Option<Vec<String>> {
     common.then_some(res)
 }
 
-fn walk_assoc(
+fn walk_assoc<'s>(
+    types: &'s Schema,
     dest: Option<Value>,
     origin: Option<Value>,
-    schema: Option<TypeRef<'static>>,
+    schema: Option<TypeRef<'s>>,
     path: &mut Vec<String>,
 ) -> Result<Option<Value>, SmpError> {
     let mut origin = origin;
@@ -425,7 +433,7 @@ fn walk_assoc(
         valid_keys = vk.clone();
         let d = find_element(&dest_list, &vk2, &vv2).map(|i| dest_list[i].clone());
         let o = find_element(&origin_items, &vk2, &vv2).map(|i| origin_items[i].clone());
-        let val = walk(d, o, elem_schema, path)?;
+        let val = walk(types, d, o, elem_schema, path)?;
         let val = match val {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) if m.is_empty() => None,
@@ -491,7 +499,9 @@ mod tests {
     fn merges_containers_by_name_patch_first() {
         let t = dep(json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]));
         let p = dep(json!([{"name": "b", "image": "z"}, {"name": "c", "image": "w"}]));
-        let r = merge_object(t, &p).expect("merge").expect("kept");
+        let r = merge_object(t, &p, Schema::kubernetes())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(
             r["spec"]["template"]["spec"]["containers"],
             json!([{"name": "b", "image": "z"}, {"name": "c", "image": "w"}, {"name": "a", "image": "x"}])
@@ -502,20 +512,27 @@ mod tests {
     fn deletes_and_replaces() {
         let t = dep(json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]));
         let p = dep(json!([{"name": "a", "$patch": "delete"}]));
-        let r = merge_object(t.clone(), &p).expect("merge").expect("kept");
+        let r = merge_object(t.clone(), &p, Schema::kubernetes())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(
             r["spec"]["template"]["spec"]["containers"],
             json!([{"name": "b", "image": "y"}])
         );
         let p = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "$patch": "delete"});
-        assert_eq!(merge_object(t, &p).expect("merge"), None);
+        assert_eq!(
+            merge_object(t, &p, Schema::kubernetes()).expect("merge"),
+            None
+        );
     }
 
     #[test]
     fn null_removes_and_unknown_lists_replace() {
         let t = json!({"apiVersion": "x/v1", "kind": "Foo", "spec": {"a": 1, "l": [1, 2]}});
         let p = json!({"apiVersion": "x/v1", "kind": "Foo", "spec": {"a": null, "l": [3]}});
-        let r = merge_object(t, &p).expect("merge").expect("kept");
+        let r = merge_object(t, &p, Schema::kubernetes())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(r["spec"], json!({"l": [3]}));
     }
 }

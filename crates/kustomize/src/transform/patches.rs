@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::{describe, TransformError};
 use crate::loader::Loader;
+use crate::openapi::OpenApi;
 use crate::patch::smp;
 use crate::read;
 use crate::resource::Resource;
@@ -52,7 +53,11 @@ pub fn apply_smp(
     patch: &Resource,
     allow_name_change: bool,
     allow_kind_change: bool,
+    openapi: &OpenApi,
 ) -> Result<(), TransformError> {
+    let types = openapi
+        .schema()
+        .map_err(|e| TransformError::Patch(e.to_string()))?;
     let mut deleted = Vec::new();
     for &i in targets {
         let r = &mut resources[i];
@@ -73,7 +78,7 @@ pub fn apply_smp(
             r.store_previous_id();
         }
         let obj = std::mem::take(&mut r.obj);
-        let merged = smp::merge_object(obj, &p)
+        let merged = smp::merge_object(obj, &p, types)
             .map_err(|e| TransformError::Patch(format!("{}: {e}", describe(patch))))?;
         match merged {
             None => deleted.push(i),
@@ -186,6 +191,7 @@ pub fn patches_strategic_merge(
     resources: &mut Vec<Resource>,
     loader: &Loader,
     entries: &[Value],
+    openapi: &OpenApi,
 ) -> Result<(), TransformError> {
     let mut patches = Vec::new();
     for e in entries {
@@ -206,7 +212,7 @@ pub fn patches_strategic_merge(
     }
     for p in patches {
         let i = unique_target(resources, &p)?;
-        apply_smp(resources, &[i], &p, false, false)?;
+        apply_smp(resources, &[i], &p, false, false, openapi)?;
     }
     Ok(())
 }
@@ -216,6 +222,7 @@ pub fn patch_entry(
     resources: &mut Vec<Resource>,
     loader: &Loader,
     entry: &Value,
+    openapi: &OpenApi,
 ) -> Result<(), TransformError> {
     let inline = entry
         .get("patch")
@@ -263,6 +270,7 @@ pub fn patch_entry(
                         &p,
                         opt("allowNameChange"),
                         opt("allowKindChange"),
+                        openapi,
                     )?;
                 }
                 Ok(())
@@ -282,6 +290,7 @@ pub fn patch_entry(
                         &p,
                         opt("allowNameChange"),
                         opt("allowKindChange"),
+                        openapi,
                     )?;
                 }
                 Ok(())

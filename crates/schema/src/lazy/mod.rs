@@ -102,7 +102,6 @@ impl LazyDefinitions {
     }
 
     /// Builds every definition now, reporting the first error.
-    #[cfg(test)]
     pub(crate) fn build_all(&self) -> Result<(), SchemaError> {
         for def in 0..self.len() {
             if self.slots[def].get().is_none() {
