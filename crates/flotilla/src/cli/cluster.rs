@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Subcommand, ValueEnum};
 
 /// How to reach the cluster, as kubectl: these go before or after the verb.
 #[derive(Debug, Clone, Args)]
@@ -366,7 +366,7 @@ pub struct CreateGitSource {
     #[arg(long)]
     pub fetch_timeout: Option<String>,
     /// Include submodules.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true")]
     pub recurse_submodules: bool,
     /// Paths to leave out of the artifact (comma-separated, .gitignore syntax).
     #[arg(long, value_delimiter = ',')]
@@ -383,8 +383,8 @@ pub struct CreateKustomization {
     /// Path inside the source, starting with ./
     #[arg(long, default_value = "./")]
     pub path: String,
-    /// Delete objects removed from the source.
-    #[arg(long)]
+    /// Delete objects removed from the source (`--prune` or `--prune=true`, as Flux's scripts write it).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true")]
     pub prune: bool,
     /// Kustomizations that must be ready first: [namespace/]name (repeatable).
     #[arg(long, value_delimiter = ',')]
@@ -402,7 +402,7 @@ pub struct CreateKustomization {
     #[arg(long)]
     pub service_account: Option<String>,
     /// Wait for every applied object to be ready.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value_t = false, default_missing_value = "true")]
     pub wait: bool,
 }
 

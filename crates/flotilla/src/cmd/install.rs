@@ -194,6 +194,9 @@ async fn deployment_ready(
     }
 }
 
+/// How the embedded dev cluster's version ends (`v1.32.0+flotilla`).
+const DEV_CLUSTER_SUFFIX: &str = "+flotilla";
+
 pub fn check(global: GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     block_on(async move {
         let ctx = connect(&global).await?;
@@ -258,8 +261,27 @@ pub fn check(global: GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         ctx.ui.action("checking the controller");
         let ns = ctx.cluster.namespace.clone();
+        let deployments: Api<DynamicObject> = Api::namespaced_with(
+            ctx.cluster.client.clone(),
+            &ns,
+            &resource(&json!({"apiVersion": "apps/v1", "kind": "Deployment"}))?.0,
+        );
+        let installed = deployments
+            .get_opt(install::NAME)
+            .await
+            .map_err(|e| ctx.api_error(e))?
+            .is_some();
         match deployment_ready(&ctx, &ns, None).await? {
             Ok(()) => ctx.ui.success(&format!("{} ready", install::NAME)),
+            // The embedded dev cluster without an install: `flotilla dev` runs the controllers
+            // in its own process, so the missing Deployment is no failure there.
+            Err(_) if !installed && info.git_version.ends_with(DEV_CLUSTER_SUFFIX) => {
+                ctx.ui.warning(&format!(
+                    "no {} Deployment in {ns}: on Flotilla's dev cluster `flotilla dev` runs the \
+                     controllers in process (`flotilla dev cluster` runs none)",
+                    install::NAME
+                ))
+            }
             Err(why) => {
                 ok = false;
                 ctx.ui.failure(&format!(

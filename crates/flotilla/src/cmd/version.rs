@@ -54,6 +54,13 @@ pub fn completion(args: CompletionArgs) -> anyhow::Result<ExitCode> {
         Shell::Fish => clap_complete::Shell::Fish,
     };
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "flotilla", &mut std::io::stdout());
-    Ok(ExitCode::SUCCESS)
+    // Into a buffer first: clap_complete panics when a direct write fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "flotilla", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("writing the completion script: {e}"))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
