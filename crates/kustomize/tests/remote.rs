@@ -131,16 +131,23 @@ struct HttpServer {
 
 impl HttpServer {
     fn start(dir: &Path) -> HttpServer {
+        HttpServer::start_tls(dir, None)
+    }
+
+    /// With `tls` = (certificate chain, key) files, serves HTTPS.
+    fn start_tls(dir: &Path, tls: Option<(&Path, &Path)>) -> HttpServer {
         // Bind port 0 and print the port so parallel tests never collide.
-        let script = "import http.server,functools,sys\n\
+        let script = "import http.server,functools,sys,ssl\n\
             class Quiet(http.server.SimpleHTTPRequestHandler):\n    def log_message(self,*a): pass\n\
             h=functools.partial(Quiet,directory=sys.argv[1])\n\
             s=http.server.ThreadingHTTPServer(('127.0.0.1',0),h)\n\
+            if len(sys.argv)>3:\n    c=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n    c.load_cert_chain(sys.argv[2],sys.argv[3])\n    s.socket=c.wrap_socket(s.socket,server_side=True)\n\
             print(s.server_address[1],flush=True)\n\
             s.serve_forever()\n";
         let mut child = Command::new("python3")
             .args(["-c", script])
             .arg(dir)
+            .args(tls.map(|(c, k)| [c, k]).into_iter().flatten())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 is installed");
@@ -226,4 +233,139 @@ fn http_files_match_kubectl() {
         err.contains(&cases[0]) && err.contains("--enable-remote"),
         "{err}"
     );
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a loopback server certificate signed by it: `ca.pem`, `chain.pem`, `leaf.key`.
+fn loopback_certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-subj",
+        "/CN=flotilla test CA",
+        "-days",
+        "2",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(dir, &ca);
+    let mut req = vec!["req"];
+    req.extend(ec);
+    req.extend([
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(dir, &req);
+    write(
+        dir,
+        "leaf.ext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "leaf.pem",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+    let chain = std::fs::read_to_string(dir.join("leaf.pem")).unwrap();
+    write(dir, "chain.pem", &chain);
+}
+
+fn kubectl_with_ca(dir: &Path, ca: &Path) -> Option<String> {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .env("SSL_CERT_FILE", ca)
+        .output()
+        .expect("kubectl is installed");
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn https_files_match_kubectl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    loopback_certificates(&pki);
+    let srv = tmp.path().join("srv");
+    write(
+        &srv,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: \"1\"\n",
+    );
+    let server = HttpServer::start_tls(&srv, Some((&pki.join("chain.pem"), &pki.join("leaf.key"))));
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let top = tmp.path().join("top");
+    write(
+        &top,
+        "kustomization.yaml",
+        &format!("resources:\n- {base}/cm.yaml\nnamePrefix: p-\n"),
+    );
+    let missing = tmp.path().join("missing");
+    write(
+        &missing,
+        "kustomization.yaml",
+        &format!("resources:\n- {base}/missing.yaml\n"),
+    );
+    // Untrusted before the CA is configured: both refuse the certificate.
+    assert!(
+        kubectl(&top).is_none(),
+        "kubectl trusted the test CA without SSL_CERT_FILE"
+    );
+    let err = ours(&top, true).unwrap_err();
+    assert!(err.contains("cm.yaml"), "{err}");
+    // Both read extra roots from SSL_CERT_FILE (Go's crypto/x509 and rustls-native-certs).
+    // Set for the whole test process: the other tests here use plain HTTP or git.
+    let ca = pki.join("ca.pem");
+    std::env::set_var("SSL_CERT_FILE", &ca);
+    let want = kubectl_with_ca(&top, &ca).expect("kubectl fetches over HTTPS with the test CA");
+    assert_eq!(ours(&top, true).unwrap(), want);
+    assert!(want.contains("name: p-web"), "{want}");
+    assert!(kubectl_with_ca(&missing, &ca).is_none());
+    assert!(ours(&missing, true).is_err());
 }
