@@ -454,8 +454,9 @@ fn walk_assoc<'s>(
                 }
             }
         }
-        // The merged element replaces the target's copy too (kyaml merges in place).
-        if let Some(i) = find_element(&dest_list, &vk, &vv) {
+        // The merged element replaces the target's copy too (kyaml merges in place, into the
+        // element it found with the reduced keys).
+        if let Some(i) = find_element(&dest_list, &vk2, &vv2) {
             dest_list[i] = val.clone();
         }
         set_element(&mut to_add, &vk, &vv, Some(val));
@@ -478,6 +479,27 @@ fn walk_assoc<'s>(
             .cloned()
             .collect();
         let v = element_values(&elem, &present);
+        if valid_keys.len() > 1 {
+            // With several keys kyaml appends an element lacking a key as is, then drops the
+            // first match (its setter would add a duplicate) and sets the element, matching
+            // the values it found against the leading keys. So target elements move to the
+            // end, in the target's order.
+            let mut found = Vec::new();
+            for k in &valid_keys {
+                match elem.get(k.as_str()) {
+                    None => result.push(elem.clone()),
+                    Some(x) => found.push(scalar_string(x)),
+                }
+            }
+            if !found.is_empty() {
+                let keys = &valid_keys[..found.len()];
+                if let Some(i) = find_element(&result, keys, &found) {
+                    result.remove(i);
+                }
+                set_element(&mut result, keys, &found, Some(elem));
+            }
+            continue;
+        }
         if present.is_empty() || find_element(&result, &present, &v).is_none() {
             result.push(elem);
         }
