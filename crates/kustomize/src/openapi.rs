@@ -130,3 +130,24 @@ fn parse(text: &str, file: &str) -> Result<Schema, OpenApiError> {
     }
     Schema::from_openapi_v2(&doc).map_err(|e| invalid(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_schemas_name_the_file() {
+        for text in ["{\"definitions\": [1]}", "definitions: {x: [", "- a\n"] {
+            let e = parse(text, "dir/s.json").expect_err(text);
+            assert!(e.to_string().contains("'dir/s.json'"), "{e}");
+        }
+    }
+
+    #[test]
+    fn yaml_and_json_schemas_are_read() {
+        let yaml = "definitions:\n  a.Foo:\n    type: object\n    x-kubernetes-group-version-kind:\n    - {group: g, version: v1, kind: Foo}\n";
+        let s = parse(yaml, "s.yaml").expect("valid");
+        assert!(s.for_kind("g/v1", "Foo").is_some());
+        assert!(s.for_kind("apps/v1", "Deployment").is_none());
+    }
+}

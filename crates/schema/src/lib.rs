@@ -3,7 +3,8 @@
 //! - [`builtin_kinds`], [`builtin_scope`], [`builtin_group_kind_scope`], [`Gvk`]: which kinds
 //!   are built in and their scope.
 //! - [`Schema::kubernetes`] (the embedded v1.21.2 definitions, parsed once) and
-//!   [`Schema::from_openapi_v3`] (a CRD version's `openAPIV3Schema`) give [`TypeRef`]s
+//!   [`Schema::from_openapi_v3`] (a CRD version's `openAPIV3Schema`) and
+//!   [`Schema::from_openapi_v2`] (a Swagger document's kinds, e.g. kustomize's `openapi: path:`) give [`TypeRef`]s
 //!   through [`Schema::for_kind`] / [`Schema::root`]; a `TypeRef` navigates
 //!   ([`TypeRef::field`], [`TypeRef::items`], [`TypeRef::values`]) without allocating and
 //!   tells how to merge ([`TypeRef::shape`], [`TypeRef::patch_strategy`],

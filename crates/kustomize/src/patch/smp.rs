@@ -5,7 +5,8 @@
 //! - items a patch adds to a merged list come *before* the existing ones (ListPrepend), and the
 //!   patch's items keep the patch's order;
 //! - lists are merged by key only when the schema says `patchStrategy: merge`; for unknown
-//!   kinds and fields (CRDs) every list is replaced, never inferred;
+//!   kinds and fields (CRDs) every list is replaced, never inferred; the schema is the
+//!   built-in one or, with `openapi: path:`, the custom one alone;
 //! - `null` in the patch removes the field; a `null` in the target the patch does not mention stays;
 //! - `$patch: replace|delete|merge` are the only directives (no `$setElementOrder`, no
 //!   `$deleteFromPrimitiveList`), and a `$patch` element is elided from lists;
