@@ -56,6 +56,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutput, BuildError>
         resmap,
         config,
         vars: var_list,
+        ..
     } = level::accumulate(&mut ctx, &loader, &k, Acc::default())?;
     let mut list = resmap.list;
     ctx.openapi

@@ -119,7 +119,9 @@ pub fn merge_one(list: &mut Vec<FieldSpec>, fs: FieldSpec) -> Result<(), FieldSp
 
 /// Adds every spec of `more` as [`merge_one`] does.
 pub fn merge_all(list: &mut Vec<FieldSpec>, more: &[FieldSpec]) -> Result<(), FieldSpecError> {
-    if list.len() * more.len() <= 256 {
+    // A scan per addition is quadratic once `more` is long, even into an empty list (the
+    // list grows as it is filled): only short additions take the simple path.
+    if more.len() <= 8 {
         for fs in more {
             merge_one(list, fs.clone())?;
         }

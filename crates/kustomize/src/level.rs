@@ -32,6 +32,9 @@ pub struct Acc {
     pub config: TransformerConfig,
     /// `vars:` declared so far (each bound to its object through `Resource::ref_var_names`).
     pub vars: Vec<Value>,
+    /// Whether `config` already holds every default field spec: merging them again would
+    /// add nothing and, repeated at each level of a deep tree, dominates small builds.
+    pub has_defaults: bool,
 }
 
 /// Shared state of one build.
@@ -200,12 +203,15 @@ pub fn accumulate(
                 })?;
         }
     }
-    acc.config
-        .merge(&own)
-        .map_err(|source| BuildError::Config {
-            dir: dir_of(loader),
-            source,
-        })?;
+    if !(acc.has_defaults && matches!(own, std::borrow::Cow::Borrowed(_))) {
+        acc.config
+            .merge(&own)
+            .map_err(|source| BuildError::Config {
+                dir: dir_of(loader),
+                source,
+            })?;
+        acc.has_defaults = true;
+    }
     for c in &k.crds {
         let crd_err = |source| BuildError::Crds {
             dir: dir_of(loader),
@@ -358,6 +364,7 @@ fn accumulate_resource(
                 source,
             })?;
         acc.vars.extend(child.vars);
+        acc.has_defaults |= child.has_defaults;
         return Ok(());
     }
     if looks_remote(path) && ctx.opts.enable_remote {
@@ -452,6 +459,7 @@ fn accumulate_remote(
             source,
         })?;
     acc.vars.extend(child.vars);
+    acc.has_defaults |= child.has_defaults;
     Ok(())
 }
 
@@ -532,7 +540,7 @@ fn run_transformers(
     openapi: &OpenApi,
 ) -> Result<(), BuildError> {
     let e = tr(loader);
-    let tc = acc.config.clone();
+    let tc = &acc.config;
     let list = &mut acc.resmap.list;
     let here = loader.rel_path(&k.file_name);
     let rec = |list: &mut Vec<Resource>, kind: &str| record(list, track, &here, kind, None);
