@@ -635,7 +635,7 @@ fn run_transformers(
     // Then the `transformers:` field, in order.
     for entry in k.list("transformers") {
         for doc in plugin_configs(loader, entry, "transformers")? {
-            run_builtin_transformer(loader, &doc, &tc, list, openapi).map_err(&e)?;
+            run_builtin_transformer(loader, &doc, tc, list, openapi).map_err(&e)?;
             let file = match entry {
                 Value::String(f) if !f.contains('\n') => loader.rel_path(f),
                 _ => here.clone(),
