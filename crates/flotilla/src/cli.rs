@@ -35,6 +35,7 @@ pub enum Command {
     /// every controller in one process.
     #[command(after_help = "Examples:\n  flotilla dev --data-dir /tmp/dev\n  \
                             flotilla dev --bootstrap ./fleet --path clusters/dev\n  \
+                            flotilla dev --example eks-gitops   # the EKS GitOps story, then exit\n  \
                             flotilla dev cluster --data-dir /tmp/dev   # the API server alone")]
     Dev(DevArgs),
     /// Build a kustomization directory and print the result, as `kubectl kustomize` does.

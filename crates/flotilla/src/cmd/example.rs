@@ -28,12 +28,18 @@ pub async fn run(
         work_dir: work_dir.clone(),
         ..StoryOptions::default()
     };
-    println!("Flotilla dev: the EKS GitOps walkthrough (examples/eks-gitops), on one machine");
-    println!("  kubeconfig: {}", kubeconfig.display());
+    let kc = kubeconfig.display();
+    println!("Flotilla dev: the EKS GitOps walkthrough (examples/eks-gitops), on one machine.");
+    println!("Each step below waits for its outcome in the cluster, then prints it with ✔.");
+    println!("  kubeconfig: {kc}");
     println!("  repositories and registry: {}", work_dir.display());
+    println!("  watch along from another terminal while it runs (the cluster stops at the end):");
+    println!("    KUBECONFIG={kc} flotilla get ks -A --watch");
+    println!("    KUBECONFIG={kc} flotilla get images all -A");
+    println!("    KUBECONFIG={kc} kubectl -n sock-shop get deployments");
     println!(
-        "  watch along: KUBECONFIG={} flotilla get all -A",
-        kubeconfig.display()
+        "  controllers' warnings and errors go to stderr: steps 10-13 break things on purpose, \
+         so errors there are expected (hide them with 2>/dev/null or --log-level off)"
     );
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -70,11 +76,25 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
     match outcome {
         Some(Ok(summary)) => {
+            let served = summary.served.display();
             println!(
-                "\nEvery step passed in {:.1}s. The repositories stay in {}.",
-                summary.elapsed.as_secs_f64(),
-                summary.served.display()
+                "\nEvery step passed in {:.1}s; the dev cluster and controllers are stopped.",
+                summary.elapsed.as_secs_f64()
             );
+            println!("What to try next:");
+            println!(
+                "  git -C {served}/microservices.git show {}   # the automation's one-line commit",
+                summary
+                    .automation_commit
+                    .get(..7)
+                    .unwrap_or(&summary.automation_commit)
+            );
+            println!("  git -C {served}/fleet.git log --oneline      # bootstrap, the broken commits and their reverts");
+            println!("  examples/eks-gitops/README.md                  # the three repositories the story published");
+            println!(
+                "  docs/eks-gitops.md                             # the same story on Amazon EKS"
+            );
+            println!("  flotilla dev --bootstrap ./my-fleet --path clusters/dev   # your own fleet repository");
             Ok(ExitCode::SUCCESS)
         }
         Some(Err(e)) => {
