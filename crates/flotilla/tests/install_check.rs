@@ -94,3 +94,52 @@ fn completion_into_a_closed_pipe_is_no_panic() {
         assert!(out.status.success(), "{shell}: {err}");
     }
 }
+
+#[test]
+fn get_output_yaml_leaves_out_managed_fields_as_kubectl() {
+    let c = DevCluster::start();
+    let gr = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  \
+              namespace: flux-system\nspec:\n  interval: 1m\n  url: https://example.com/fleet.git\n";
+    c.kubectl_ok(&["apply", "--server-side", "-f", "-"], gr);
+    // The oracle: the object has managedFields, and kubectl hides them by default.
+    let shown = c.kubectl_ok(
+        &[
+            "get",
+            "gitrepository",
+            "fleet",
+            "-n",
+            "flux-system",
+            "-o",
+            "yaml",
+            "--show-managed-fields",
+        ],
+        "",
+    );
+    assert!(shown.contains("managedFields:"), "{shown}");
+    let hidden = c.kubectl_ok(
+        &[
+            "get",
+            "gitrepository",
+            "fleet",
+            "-n",
+            "flux-system",
+            "-o",
+            "yaml",
+        ],
+        "",
+    );
+    assert!(!hidden.contains("managedFields:"), "{hidden}");
+    for format in ["yaml", "json"] {
+        let o = flotilla(
+            &c.kubeconfig,
+            &["get", "sources", "git", "fleet", "-o", format],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(!text.contains("managedFields"), "{format}: {text}");
+        assert!(
+            text.contains("https://example.com/fleet.git"),
+            "{format}: {text}"
+        );
+    }
+}

@@ -64,7 +64,7 @@ pub fn run(global: GlobalArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
                 .filter(|o| selector.as_ref().is_none_or(|s| s.matches(o)))
                 .collect();
             if args.output != OutputFormat::Table {
-                listed.extend(items);
+                listed.extend(items.into_iter().map(without_managed_fields));
                 continue;
             }
             if items.is_empty() {
@@ -233,6 +233,7 @@ async fn watch(
             if selector.is_some_and(|s| !s.matches(&value)) {
                 continue;
             }
+            let value = without_managed_fields(value);
             let text = match args.output {
                 OutputFormat::Table => {
                     render(&[], &[row(kind, &value, args.all_namespaces, false)])
@@ -245,4 +246,13 @@ async fn watch(
             out.flush()?;
         }
     }
+}
+
+/// `-o json|yaml` leave out `metadata.managedFields`, as kubectl does unless asked: they are
+/// apply bookkeeping, longer than the object.
+fn without_managed_fields(mut o: Value) -> Value {
+    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    o
 }
