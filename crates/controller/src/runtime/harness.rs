@@ -12,7 +12,7 @@ use flotilla_api::GitRepository;
 use flotilla_api::{
     Condition, ConditionStatus, ConditionsExt, FluxObject, FluxStatus, HasConditions,
 };
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -214,12 +214,25 @@ fn spawn_with<R: Reconciler>(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash::<R::Object>, PredicateConfig::default());
-    let shutdown = async move {
-        let mut stop = stop;
+    let stopped = |mut stop: watch::Receiver<bool>| async move {
         while !*stop.borrow() {
             if stop.changed().await.is_err() {
                 break;
             }
+        }
+    };
+    let shutdown = stopped(stop.clone());
+    // kube-runtime holds the reconcile runner until the first list succeeds and only ends
+    // once the runner does: with the kind's CRD missing the list never succeeds, so a
+    // graceful shutdown would wait forever. Nothing can be in flight then: stop at once.
+    let unsynced_stop = {
+        let reader = reader.clone();
+        async move {
+            stopped(stop).await;
+            if reader.wait_until_ready().now_or_never().is_none() {
+                return;
+            }
+            std::future::pending::<()>().await
         }
     };
     let mut controller = Controller::for_stream(stream, reader.clone())
@@ -239,7 +252,7 @@ fn spawn_with<R: Reconciler>(
     controller = extend(controller, ctx.clone(), reader, shared.client.clone());
     async move {
         tracing::info!(kind, concurrent, "starting reconciler");
-        controller
+        let run = controller
             .graceful_shutdown_on(shutdown)
             .run(reconcile::<R>, error_policy::<R>, ctx)
             .for_each(|result| {
@@ -247,9 +260,11 @@ fn spawn_with<R: Reconciler>(
                     tracing::debug!(kind, error = %e, "controller");
                 }
                 futures::future::ready(())
-            })
-            .await;
-        tracing::info!(kind, "reconciler stopped");
+            });
+        tokio::select! {
+            _ = run => tracing::info!(kind, "reconciler stopped"),
+            _ = unsynced_stop => tracing::info!(kind, "reconciler stopped before its first list (is the CRD installed?)"),
+        }
     }
 }
 
