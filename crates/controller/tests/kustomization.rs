@@ -254,7 +254,9 @@ async fn fleet_reconciles_updates_prunes_keeps_last_good_and_reverts_drift() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(msg.contains("broken.yaml"), "{msg}");
+    // Named as a path in the repository, not in the controller's extraction directory.
+    assert!(msg.contains("apps/broken.yaml"), "{msg}");
+    assert!(!msg.contains("/tmp") && !msg.contains("/src/"), "{msg}");
     assert_eq!(
         obj["status"]["lastAppliedRevision"],
         format!("main@sha1:{second}")

@@ -203,17 +203,22 @@ impl KustomizationReconciler {
                         == dep.metadata.generation
             });
             if !ready {
-                let mut message = match dep {
+                let waiting = match dep {
                     None => format!("dependency '{ns}/{}' not found", d.name),
                     Some(_) => format!("dependency '{ns}/{}' is not ready", d.name),
                 };
-                if let Some(cycle) = self.cycle(k).await {
-                    message = format!(
-                        "circular dependency: {cycle}; remove one of these dependsOn entries"
-                    );
-                }
-                return Err(Failure::retry(reason::DEPENDENCY_NOT_READY, message)
-                    .retry_after(self.opts.requeue_dependency));
+                // A cycle never resolves by waiting (an error); an unready dependency
+                // usually does (an expected wait, logged at info).
+                let failure = match self.cycle(k).await {
+                    Some(cycle) => Failure::retry(
+                        reason::DEPENDENCY_NOT_READY,
+                        format!(
+                            "circular dependency: {cycle}; remove one of these dependsOn entries"
+                        ),
+                    ),
+                    None => Failure::retry(reason::DEPENDENCY_NOT_READY, waiting).waiting(),
+                };
+                return Err(failure.retry_after(self.opts.requeue_dependency));
             }
         }
         Ok(())
@@ -300,6 +305,7 @@ impl KustomizationReconciler {
                         r.name
                     ),
                 )
+                .waiting()
             })?;
         Ok((a.url.clone(), a.digest.clone(), a.revision.clone()))
     }
@@ -386,12 +392,18 @@ impl KustomizationReconciler {
         let strict = self.opts.strict_substitution;
         let objects =
             tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, String> {
-                let mut out = flux::build(&checkout.root(), &path, &build_opts)
-                    .map_err(|e| e.to_string())?
+                let root = checkout.root();
+                // Errors name files as paths in the repository, not in our extraction dir.
+                let relative = |e: String| {
+                    let dir = root.display().to_string();
+                    e.replace(&format!("{dir}/"), "").replace(&dir, ".")
+                };
+                let mut out = flux::build(&root, &path, &build_opts)
+                    .map_err(|e| relative(e.to_string()))?
                     .objects;
                 if let Some(vars) = vars {
                     flux::substitute(&mut out, &vars, &flux::SubstituteOptions { strict })
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| relative(e.to_string()))?;
                 }
                 if let Some(cm) = common {
                     flux::apply_common_metadata(&mut out, &cm);

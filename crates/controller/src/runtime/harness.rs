@@ -430,7 +430,11 @@ async fn reconcile_inner<R: Reconciler>(
                 .unwrap_or_else(|| {
                     backoff(n, ctx.options.min_retry_delay, ctx.options.max_retry_delay)
                 });
-            tracing::error!(reason = %failure.reason, retry_in = ?delay, "{}", failure.message);
+            if failure.waiting {
+                tracing::info!(reason = %failure.reason, retry_in = ?delay, "{}", failure.message);
+            } else {
+                tracing::error!(reason = %failure.reason, retry_in = ?delay, "{}", failure.message);
+            }
             ctx.metrics.count_result(ctx.kind, "error");
             let event = ready_changed(old_ready.as_ref(), &obj)
                 .then(|| EventNote::warning(&failure.reason, &failure.message));

@@ -66,6 +66,9 @@ pub struct Failure {
     pub stalled: bool,
     /// Retry after this long instead of the backoff / `retryInterval`.
     pub retry_after: Option<Duration>,
+    /// An expected wait (a dependency or source not ready yet), not an error: logged at
+    /// info as Flux does, so start-up and dependency ordering don't fill logs with errors.
+    pub waiting: bool,
 }
 
 impl Failure {
@@ -76,6 +79,7 @@ impl Failure {
             message: message.into(),
             stalled: false,
             retry_after: None,
+            waiting: false,
         }
     }
 
@@ -85,6 +89,12 @@ impl Failure {
             stalled: true,
             ..Failure::retry(reason, message)
         }
+    }
+
+    /// Marks the failure as an expected wait (see [`Failure::waiting`]).
+    pub fn waiting(mut self) -> Failure {
+        self.waiting = true;
+        self
     }
 
     /// Retries after `after` (for example `requeueDependency` while a dependency is not ready).
