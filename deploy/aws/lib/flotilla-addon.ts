@@ -43,8 +43,12 @@ export class FlotillaAddOn implements blueprints.ClusterAddOn {
     const stack = Stack.of(cluster);
     const objects = loadManifests(this.props.manifestPath);
 
-    const serviceAccount = objects.find((o) => o.kind === "ServiceAccount");
+    // The role goes to the account the controller runs as (the install also creates Flux's
+    // kustomize-controller account, which Kustomizations impersonate and must not get it).
     const deployment = objects.find((o) => o.kind === "Deployment");
+    const runAs = (deployment?.spec as { template?: { spec?: { serviceAccountName?: string } } } | undefined)
+      ?.template?.spec?.serviceAccountName;
+    const serviceAccount = objects.find((o) => o.kind === "ServiceAccount" && o.metadata.name === runAs);
     if (!serviceAccount || !deployment) {
       throw new Error(`${this.props.manifestPath}: no ServiceAccount or Deployment; regenerate it with scripts/regenerate-manifests.sh`);
     }

@@ -96,7 +96,12 @@ assert.ok(exported.length >= 10, `manifests/flotilla.yaml holds ${exported.lengt
 for (const want of exported) {
   const got = installed.find(({ obj }) => key(obj) === key(want));
   assert.ok(got, `${key(want)} from manifests/flotilla.yaml is not installed`);
-  if (want.kind === "ServiceAccount") {
+  const runAs = exported.find((o) => o.kind === "Deployment").spec.template.spec.serviceAccountName;
+  if (want.kind === "ServiceAccount" && want.metadata.name !== runAs) {
+    const annotations = got.obj.metadata.annotations ?? {};
+    assert.ok(!annotations["eks.amazonaws.com/role-arn"], `${key(want)} must not get the controller's IAM role`);
+  }
+  if (want.kind === "ServiceAccount" && want.metadata.name === runAs) {
     const arn = got.obj.metadata.annotations["eks.amazonaws.com/role-arn"];
     assert.ok(arn.includes(roleId) && arn.includes("Arn"), `ServiceAccount role annotation: ${arn}`);
     delete got.obj.metadata.annotations["eks.amazonaws.com/role-arn"];
