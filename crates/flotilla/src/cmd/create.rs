@@ -32,18 +32,27 @@ fn read(flag: &str, path: &Option<std::path::PathBuf>) -> anyhow::Result<Option<
         .transpose()
 }
 
+/// Names objects in the `-n` namespace (else flux-system) with the `--label` flags: export
+/// needs no cluster, so the namespace is never looked up.
+pub(crate) fn meta_builder(
+    global: &GlobalArgs,
+    label_flags: &[String],
+) -> anyhow::Result<impl Fn(&str) -> Meta> {
+    let labels = create::parse_labels(label_flags).map_err(|e| fail(2, e.to_string()))?;
+    let namespace = global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| flotilla_ops::DEFAULT_NAMESPACE.to_string());
+    Ok(move |name: &str| Meta {
+        name: name.to_string(),
+        namespace: namespace.clone(),
+        labels: labels.clone(),
+    })
+}
+
 pub fn run(global: GlobalArgs, args: CreateArgs) -> anyhow::Result<ExitCode> {
     let interval = parse_duration("--interval", &args.common.interval)?;
-    let labels = create::parse_labels(&args.common.label).map_err(|e| fail(2, e.to_string()))?;
-    let namespace = |name: &str| Meta {
-        name: name.to_string(),
-        // Export needs no cluster: the namespace is the flag's, else flux-system.
-        namespace: global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| flotilla_ops::DEFAULT_NAMESPACE.to_string()),
-        labels: labels.clone(),
-    };
+    let namespace = meta_builder(&global, &args.common.label)?;
     let (kind, object) = match &args.what {
         CreateWhat::Source {
             kind: CreateSource::Git(a),

@@ -43,12 +43,7 @@ pub fn run(global: GlobalArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
             GetWhat::All => (FluxKind::WITH_STATUS.to_vec(), None, true),
             GetWhat::Notify(n) => return super::notify::get(&ctx, &args, n).await,
         };
-        let selector = args
-            .status_selector
-            .as_deref()
-            .map(StatusSelector::parse)
-            .transpose()
-            .map_err(|e| fail(2, e.to_string()))?;
+        let selector = status_selector(&args)?;
         if args.watch && all {
             return Err(fail(
                 2,
@@ -255,4 +250,13 @@ fn without_managed_fields(mut o: Value) -> Value {
         meta.remove("managedFields");
     }
     o
+}
+
+/// `--status-selector`, parsed (a usage error, exit 2, when malformed).
+pub(crate) fn status_selector(args: &GetArgs) -> anyhow::Result<Option<StatusSelector>> {
+    args.status_selector
+        .as_deref()
+        .map(StatusSelector::parse)
+        .transpose()
+        .map_err(|e| fail(2, e.to_string()))
 }

@@ -3,8 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use flotilla_ops::create::{self, Meta};
-use flotilla_ops::get::StatusSelector;
+use flotilla_ops::create;
 use flotilla_ops::notify;
 use flotilla_ops::table::render;
 use flotilla_ops::FluxKind;
@@ -24,15 +23,7 @@ pub fn create(
     common: &CreateCommon,
     what: &CreateNotify,
 ) -> anyhow::Result<ExitCode> {
-    let labels = create::parse_labels(&common.label).map_err(|e| fail(2, e.to_string()))?;
-    let meta = |name: &str| Meta {
-        name: name.to_string(),
-        namespace: global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| flotilla_ops::DEFAULT_NAMESPACE.to_string()),
-        labels: labels.clone(),
-    };
+    let meta = super::create::meta_builder(global, &common.label)?;
     let (kind, object, warning) = match what {
         CreateNotify::AlertProvider(a) => {
             let o = notify::ProviderOptions {
@@ -130,12 +121,7 @@ pub async fn get(ctx: &Ctx, args: &GetArgs, what: &GetNotify) -> anyhow::Result<
             ),
         ));
     }
-    let selector = args
-        .status_selector
-        .as_deref()
-        .map(StatusSelector::parse)
-        .transpose()
-        .map_err(|e| fail(2, e.to_string()))?;
+    let selector = super::get::status_selector(args)?;
     let items: Vec<Value> = super::get::list(ctx, kind, args.all_namespaces, name.as_deref())
         .await?
         .into_iter()
