@@ -7,19 +7,11 @@ use std::process::{Command, Output};
 
 use flotilla_testkit::{git, DevCluster, HttpAuth, HttpGitServer};
 
+mod common;
+use common::flotilla;
+
 const USER: &str = "fleet-user";
 const PASSWORD: &str = "s3cret-pa55word";
-
-fn flotilla(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOME", "/nonexistent-home")
-        .env_remove("GIT_PASSWORD")
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .unwrap()
-}
 
 fn text(o: &Output) -> String {
     format!(

@@ -3,19 +3,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use flotilla_testkit::DevCluster;
 
-fn flotilla(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOME", "/nonexistent-home")
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::flotilla;
 
 fn text(o: &Output) -> String {
     format!(

@@ -4,30 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use flotilla_testkit::DevCluster;
 use serde_json::Value;
 
-fn flotilla(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOME", "/nonexistent-home")
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "flotilla failed: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
+mod common;
+use common::{flotilla, stdout};
 
 /// Stops the controller process this test started when the test ends, pass or fail.
 struct Controller(Child);

@@ -5,19 +5,12 @@
 //! dry-run clean; `completion` survives a closed pipe.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use flotilla_testkit::DevCluster;
 
-fn flotilla(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::flotilla;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
